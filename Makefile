@@ -1,0 +1,73 @@
+# optbook: two commands build and test everything (see README.md).
+#   make book   build the website into _build/html (creates .venv if needed)
+#   make test   lint, unit tests and every chapter run as a test
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+NOTEBOOKS := $(wildcard book/*.ipynb)
+
+.PHONY: book test lint pytest nbval serve lab bench clean help
+
+help:
+	@echo "make book   build the book into _build/html and print the path of index.html"
+	@echo "make test   ruff, pytest on tests/ and nbval on every chapter"
+	@echo "make serve  serve the built site on http://localhost:8000"
+	@echo "make lab    open the chapters in JupyterLab with live sliders"
+	@echo "make bench  time each chapter and each slider update"
+
+$(BIN)/activate:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "optbook needs Python >= 3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt pyproject.toml | $(BIN)/activate
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.test: requirements-test.txt $(VENV)/.runtime
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	@touch $@
+
+# MathJax is served from the site itself (no CDN): the npm package, unchanged.
+MATHJAX_VERSION := 3.2.2
+MATHJAX := book/_vendor/mathjax/tex-chtml.js
+$(MATHJAX):
+	@command -v npm >/dev/null || { echo "npm (Node.js) is needed to fetch MathJax"; exit 1; }
+	rm -rf book/_vendor/mathjax && mkdir -p book/_vendor/mathjax
+	cd book/_vendor && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null \
+	  && tar -xzf mathjax-$(MATHJAX_VERSION).tgz --strip-components=2 -C mathjax package/es5 \
+	  && rm mathjax-$(MATHJAX_VERSION).tgz
+
+book: $(VENV)/.runtime $(MATHJAX)
+	OPTBOOK_FRAMES=1 $(BIN)/jupyter-book build . --path-output . -n -W --keep-going
+	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check src tests benchmarks book
+
+pytest: $(VENV)/.test
+	$(BIN)/python -m pytest tests
+
+# Chapters must run without warnings: the kernel turns these into errors.
+NB_WARNINGS := error::RuntimeWarning,error::UserWarning,error::FutureWarning
+
+nbval: $(VENV)/.test
+	PYTHONWARNINGS=$(NB_WARNINGS) $(BIN)/python -m pytest --nbval-lax $(NOTEBOOKS)
+
+test: lint pytest nbval
+
+serve:
+	@test -f _build/html/index.html || { echo "run 'make book' first"; exit 1; }
+	$(BIN)/python -m http.server --directory _build/html 8000
+
+lab: $(VENV)/.test
+	$(BIN)/python -m pip install --quiet "jupyterlab>=4,<5"
+	$(BIN)/jupyter lab book/
+
+bench: $(VENV)/.runtime
+	$(BIN)/python benchmarks/chapters.py
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis

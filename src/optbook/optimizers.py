@@ -1,0 +1,175 @@
+r"""Optimisers as small objects, and :func:`run`, which applies one to a problem.
+
+An optimiser is built from its hyperparameters and has two methods, in the
+style of optax's gradient transformations (init/update):
+
+* ``init(w) -> state``: the optimiser's memory (step count, moments, ...);
+* ``update(g, state, w, problem) -> delta``: the step :math:`\Delta`, so that
+  :math:`w_{t+1} = w_t + \Delta`. It may update ``state`` in place, and may
+  call ``problem.grad`` or ``problem.hvp`` again: that is how methods needing
+  extra evaluations per step (SAM, AdaHessian, Newton-CG) fit the same interface.
+
+:func:`run` owns the loop: it evaluates :math:`g_t=\nabla L(w_t)`, asks for the
+step, applies it in place, and records the trajectory in preallocated arrays.
+Divergence (a non-finite or exploding loss) ends the run and is reported in
+``Trajectory.diverged``; no overflow warning is printed.
+
+A step size ``lr`` is a positive number or a schedule, a function ``t -> lr``
+of the step number ``t = 0, 1, ...`` (see ``optbook.schedules``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ._validate import as_count, as_scalar, as_vector, check_problem
+
+__all__ = ["Optimizer", "Trajectory", "GD", "run", "learning_rate"]
+
+
+class Optimizer(Protocol):
+    """The interface every optimiser implements (duck typing)."""
+
+    def init(self, w: np.ndarray):
+        """Return the initial state for parameters ``w``."""
+
+    def update(self, g: np.ndarray, state, w: np.ndarray, problem) -> np.ndarray:
+        """Return the step :math:`\\Delta` (``w`` must not be modified)."""
+
+
+def _check_lr(lr, name: str = "lr"):
+    """A step size is a positive number or a callable schedule ``t -> lr``."""
+    if callable(lr):
+        return lr
+    return as_scalar(lr, name, positive=True)
+
+
+def learning_rate(lr, t: int) -> float:
+    """The step size at step ``t``: ``lr`` itself, or ``lr(t)`` for a schedule."""
+    return float(lr(t)) if callable(lr) else lr
+
+
+@dataclass
+class StepCount:
+    """State of a memoryless optimiser: only the step number ``t``."""
+
+    t: int = 0
+
+
+class GD:
+    r"""Gradient descent, :math:`w_{t+1} = w_t - \eta_t\, g_t`.
+
+    The Taylor model of Chapter 1 predicts the loss after one step exactly on
+    a quadratic; Chapter 2 shows it decreases iff :math:`0<\eta<2g^\top g/g^\top H g`.
+
+    Args:
+        lr: step size :math:`\eta > 0`, or a schedule ``t -> eta_t``.
+    """
+
+    def __init__(self, lr):
+        self.lr = _check_lr(lr)
+
+    def init(self, w) -> StepCount:
+        return StepCount()
+
+    def update(self, g, state: StepCount, w, problem) -> np.ndarray:
+        eta = learning_rate(self.lr, state.t)
+        state.t += 1
+        return -eta * g
+
+    def __repr__(self) -> str:
+        return f"GD(lr={self.lr!r})"
+
+
+@dataclass
+class Trajectory:
+    r"""What :func:`run` records.
+
+    Attributes:
+        w: iterates, shape ``(k, d)``; row ``i`` is :math:`w_{t_i}` and ``w[0] = w0``.
+            With ``keep_every=1`` (the default) ``k = steps + 1`` and ``t_i = i``.
+        loss: :math:`L(w_t)` at every step, shape ``(steps + 1,)``.
+        grad_norm: :math:`\|\nabla L(w_t)\|` at every step, shape ``(steps + 1,)``.
+        t: the step numbers of the rows of ``w``.
+        diverged: whether the run stopped because the loss exploded.
+        diverged_at: the first step whose loss was non-finite or above the
+            threshold, else ``None``. Entries after it are ``nan``.
+    """
+
+    w: np.ndarray
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    t: np.ndarray
+    diverged: bool
+    diverged_at: int | None
+
+    @property
+    def final(self) -> np.ndarray:
+        """The last finite iterate kept."""
+        ok = np.all(np.isfinite(self.w), axis=1)
+        return self.w[np.flatnonzero(ok)[-1]]
+
+
+def run(optimizer, problem, w0, steps: int, *, keep_every: int = 1,
+        divergence_threshold: float = 1e8) -> Trajectory:
+    r"""Apply ``optimizer`` to ``problem`` for ``steps`` steps from ``w0``.
+
+    Each step evaluates :math:`g_t = \nabla L(w_t)` and applies
+    :math:`w_{t+1} = w_t + \Delta_t` with ``Delta_t = optimizer.update(g_t, ...)``.
+
+    Args:
+        optimizer: an object with ``init`` and ``update`` (:class:`Optimizer`).
+        problem: an object with ``dim``, ``loss``, ``grad`` and ``hvp``.
+        w0: starting point, shape ``(problem.dim,)``.
+        steps: number of steps, >= 1.
+        keep_every: keep every ``keep_every``-th iterate in ``Trajectory.w``
+            (and the last), to bound memory for large ``d``; losses are kept for all.
+        divergence_threshold: the run is declared diverged, and stops, when
+            :math:`L(w_t)` is non-finite or exceeds this factor times
+            :math:`\max(1, |L(w_0)|)`.
+
+    Returns:
+        A :class:`Trajectory`.
+    """
+    if not (callable(getattr(optimizer, "init", None))
+            and callable(getattr(optimizer, "update", None))):
+        raise ValueError(f"optimizer must have init(w) and update(g, state, w, problem) "
+                         f"methods, got {type(optimizer).__name__}")
+    check_problem(problem)
+    w = as_vector(w0, "w0", dim=problem.dim).copy()
+    steps = as_count(steps, "steps")
+    keep_every = as_count(keep_every, "keep_every")
+    threshold = as_scalar(divergence_threshold, "divergence_threshold", positive=True)
+
+    kept = np.unique(np.r_[np.arange(0, steps + 1, keep_every), steps])
+    W = np.full((kept.size, problem.dim), np.nan)
+    loss = np.full(steps + 1, np.nan)
+    grad_norm = np.full(steps + 1, np.nan)
+    row = 0
+    diverged_at = None
+    state = optimizer.init(w)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        loss[0] = problem.loss(w)
+        limit = threshold * max(1.0, abs(loss[0]))
+        for t in range(steps + 1):
+            if t == kept[row]:
+                W[row] = w
+                row += 1
+            g = problem.grad(w)
+            grad_norm[t] = np.linalg.norm(g)
+            if t == steps:
+                break
+            w += optimizer.update(g, state, w, problem)
+            loss[t + 1] = problem.loss(w)
+            if not (np.isfinite(loss[t + 1]) and abs(loss[t + 1]) <= limit
+                    and np.all(np.isfinite(w))):
+                diverged_at = t + 1
+                loss[t + 1] = np.nan if not np.isfinite(loss[t + 1]) else loss[t + 1]
+                if t + 1 == kept[row] and np.all(np.isfinite(w)):
+                    W[row] = w
+                break
+    return Trajectory(w=W, loss=loss, grad_norm=grad_norm, t=kept,
+                      diverged=diverged_at is not None, diverged_at=diverged_at)

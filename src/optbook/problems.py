@@ -1,0 +1,232 @@
+r"""Loss functions to optimise: least squares, quadratics and Rosenbrock.
+
+Every problem has ``dim``, ``loss(w)``, ``grad(w)``, ``hessian(w)`` and
+``hvp(w, v)`` (the Hessian-vector product :math:`H(w)\,v`). The rest of optbook
+only needs ``dim``, ``loss``, ``grad`` and ``hvp`` (duck typing), so a reader can
+bring a problem of their own; :class:`Problem` documents that interface.
+
+Evaluating a problem at a non-finite ``w`` returns ``inf`` or ``nan`` instead of
+raising: a diverging optimiser is a result that :func:`optbook.optimizers.run`
+reports, not an error.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ._validate import as_matrix, as_scalar, as_symmetric, as_vector, check_problem
+
+__all__ = ["Problem", "LeastSquares", "Quadratic", "Rosenbrock", "finite_difference_grad"]
+
+
+@runtime_checkable
+class Problem(Protocol):
+    """What optbook needs from a loss :math:`L:\\mathbb{R}^d\\to\\mathbb{R}`."""
+
+    dim: int
+
+    def loss(self, w: np.ndarray) -> float:
+        """The value :math:`L(w)`."""
+
+    def grad(self, w: np.ndarray) -> np.ndarray:
+        """The gradient :math:`g = \\nabla L(w)`, shape ``(dim,)``."""
+
+    def hvp(self, w: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """The Hessian-vector product :math:`\\nabla^2 L(w)\\, v`, shape ``(dim,)``."""
+
+
+def _point(problem, w) -> np.ndarray:
+    # Shape is checked; values are not: non-finite points are allowed (divergence).
+    return as_vector(w, "w", dim=problem.dim, finite=False)
+
+
+class LeastSquares:
+    r"""Linear least squares in the notes' convention.
+
+    .. math::
+        L(w) = \tfrac12\|\Phi^\top w - y\|^2,\qquad
+        \nabla L(w) = \Phi(\Phi^\top w - y),\qquad
+        H = \Phi\Phi^\top \in \mathbb{R}^{d\times d},
+
+    with features :math:`\Phi\in\mathbb{R}^{d\times n}` (one column per sample)
+    and targets :math:`y\in\mathbb{R}^n`. The Hessian does not depend on ``w``.
+    :meth:`kernel` returns :math:`K=\Phi^\top\Phi\in\mathbb{R}^{n\times n}`, the
+    (tangent) kernel matrix, which has the same nonzero eigenvalues as ``H``.
+
+    Args:
+        Phi: features, shape ``(d, n)``.
+        y: targets, shape ``(n,)``.
+    """
+
+    def __init__(self, Phi, y):
+        self.Phi = as_matrix(Phi, "Phi")
+        self.dim, self.n = self.Phi.shape
+        self.y = as_vector(y, "y", dim=self.n)
+
+    def residual(self, w) -> np.ndarray:
+        r"""The residual :math:`r = \Phi^\top w - y`, shape ``(n,)``."""
+        return self.Phi.T @ _point(self, w) - self.y
+
+    def loss(self, w) -> float:
+        r = self.residual(w)
+        return 0.5 * float(r @ r)
+
+    def grad(self, w) -> np.ndarray:
+        return self.Phi @ self.residual(w)
+
+    def hessian(self, w=None) -> np.ndarray:
+        """:math:`H = \\Phi\\Phi^\\top` (the same at every ``w``)."""
+        if w is not None:
+            _point(self, w)
+        return self.Phi @ self.Phi.T
+
+    def hvp(self, w, v) -> np.ndarray:
+        """:math:`Hv = \\Phi(\\Phi^\\top v)`, without forming ``H``."""
+        _point(self, w)
+        return self.Phi @ (self.Phi.T @ as_vector(v, "v", dim=self.dim, finite=False))
+
+    def kernel(self) -> np.ndarray:
+        """The kernel matrix :math:`K = \\Phi^\\top\\Phi`, shape ``(n, n)``."""
+        return self.Phi.T @ self.Phi
+
+    def __repr__(self) -> str:
+        return f"LeastSquares(d={self.dim}, n={self.n})"
+
+
+class Quadratic:
+    r"""The quadratic :math:`L(w) = \tfrac12 w^\top H w - b^\top w + c`.
+
+    Gradient :math:`Hw - b`, Hessian :math:`H` (constant, symmetric).
+
+    Args:
+        H: symmetric matrix, shape ``(d, d)``.
+        b: linear term, shape ``(d,)``; zero if omitted.
+        c: constant term.
+    """
+
+    def __init__(self, H, b=None, c: float = 0.0):
+        self.H = as_symmetric(H, "H")
+        self.dim = self.H.shape[0]
+        self.b = np.zeros(self.dim) if b is None else as_vector(b, "b", dim=self.dim)
+        self.c = as_scalar(c, "c")
+
+    def loss(self, w) -> float:
+        w = _point(self, w)
+        return float(0.5 * w @ (self.H @ w) - self.b @ w + self.c)
+
+    def grad(self, w) -> np.ndarray:
+        return self.H @ _point(self, w) - self.b
+
+    def hessian(self, w=None) -> np.ndarray:
+        """:math:`H` (the same at every ``w``)."""
+        if w is not None:
+            _point(self, w)
+        return self.H.copy()
+
+    def hvp(self, w, v) -> np.ndarray:
+        _point(self, w)
+        return self.H @ as_vector(v, "v", dim=self.dim, finite=False)
+
+    def minimizer(self) -> np.ndarray:
+        r"""A stationary point :math:`w^\star` with :math:`Hw^\star = b` (minimum norm).
+
+        It is the minimiser when ``H`` is positive semi-definite. Raises a
+        ``ValueError`` if :math:`Hw = b` has no solution.
+        """
+        w_star = np.linalg.pinv(self.H) @ self.b
+        if not np.allclose(self.H @ w_star, self.b, atol=1e-9 * max(1.0, np.abs(self.b).max())):
+            raise ValueError("Hw = b has no solution: b is not in the range of H")
+        return w_star
+
+    def __repr__(self) -> str:
+        return f"Quadratic(d={self.dim})"
+
+
+class Rosenbrock:
+    r"""Rosenbrock's function (Rosenbrock 1960), in ``dim`` >= 2 variables.
+
+    .. math::
+        L(w) = \sum_{i=1}^{d-1} \big[(a - w_i)^2 + b\,(w_{i+1} - w_i^2)^2\big],
+
+    minimised at :math:`w^\star = (a, a^2, a^4, \dots)`; for ``dim=2`` and
+    ``a=1`` that is :math:`(1, 1)`. Its Hessian depends on ``w``: it is the
+    book's standard example of a loss that is *not* quadratic.
+    """
+
+    def __init__(self, a: float = 1.0, b: float = 100.0, dim: int = 2):
+        self.a = as_scalar(a, "a")
+        self.b = as_scalar(b, "b", positive=True)
+        if isinstance(dim, bool) or not isinstance(dim, int | np.integer) or dim < 2:
+            raise ValueError(f"dim must be an integer >= 2, got {dim!r}")
+        self.dim = int(dim)
+
+    def loss(self, w) -> float:
+        w = _point(self, w)
+        x, z = w[:-1], w[1:]
+        return float(np.sum((self.a - x) ** 2 + self.b * (z - x**2) ** 2))
+
+    def grad(self, w) -> np.ndarray:
+        w = _point(self, w)
+        x, z = w[:-1], w[1:]
+        inner = z - x**2
+        g = np.zeros_like(w)
+        g[:-1] += -2.0 * (self.a - x) - 4.0 * self.b * x * inner
+        g[1:] += 2.0 * self.b * inner
+        return g
+
+    def hessian(self, w) -> np.ndarray:
+        w = _point(self, w)
+        x, z = w[:-1], w[1:]
+        H = np.zeros((self.dim, self.dim))
+        i = np.arange(self.dim - 1)
+        H[i, i] += 2.0 - 4.0 * self.b * (z - x**2) + 8.0 * self.b * x**2
+        H[i + 1, i + 1] += 2.0 * self.b
+        H[i, i + 1] = H[i + 1, i] = -4.0 * self.b * x
+        return H
+
+    def hvp(self, w, v) -> np.ndarray:
+        # The Hessian is tridiagonal: O(d) work, no matrix formed.
+        w = _point(self, w)
+        v = as_vector(v, "v", dim=self.dim, finite=False)
+        x, z = w[:-1], w[1:]
+        diag = np.zeros_like(w)
+        diag[:-1] += 2.0 - 4.0 * self.b * (z - x**2) + 8.0 * self.b * x**2
+        diag[1:] += 2.0 * self.b
+        off = -4.0 * self.b * x
+        out = diag * v
+        out[:-1] += off * v[1:]
+        out[1:] += off * v[:-1]
+        return out
+
+    def minimizer(self) -> np.ndarray:
+        """The global minimiser: :math:`(a, a^2)` for ``dim=2``; all ``a`` for ``a`` in {0, 1}.
+
+        For ``dim > 2`` and other ``a`` there is no closed form, and this raises.
+        """
+        if self.dim == 2:
+            return np.array([self.a, self.a**2])
+        if self.a in (0.0, 1.0):
+            return np.full(self.dim, self.a)
+        raise ValueError("the minimiser has a closed form only for dim=2 or a in {0, 1}")
+
+    def __repr__(self) -> str:
+        return f"Rosenbrock(a={self.a}, b={self.b}, dim={self.dim})"
+
+
+def finite_difference_grad(problem, w, *, r: float = 1e-6) -> np.ndarray:
+    r"""Central-difference gradient, :math:`[L(w + r e_i) - L(w - r e_i)]/(2r)`.
+
+    Error :math:`O(r^2)` plus round-off :math:`O(\epsilon_{\rm mach}/r)`. For tests
+    and for checking a reader's own ``grad``; it costs ``2 * dim`` loss evaluations.
+    """
+    check_problem(problem)
+    w = as_vector(w, "w", dim=problem.dim)
+    r = as_scalar(r, "r", positive=True)
+    g = np.empty(problem.dim)
+    for i in range(problem.dim):
+        e = np.zeros(problem.dim)
+        e[i] = r
+        g[i] = (problem.loss(w + e) - problem.loss(w - e)) / (2 * r)
+    return g
