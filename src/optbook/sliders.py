@@ -256,14 +256,15 @@ class SliderFigure:
 
     # -- display: both renderings in one output -------------------------------------
     def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = {"text/plain": repr(self)}
-        bundle["image/png"] = self.image("png")
-        if os.environ.get(FRAMES_ENV) == "1":
-            bundle["text/html"] = self.frames_html()
+        bundle = {}
         try:
             bundle.update(self.widget()._repr_mimebundle_())
         except ImportError:  # ipywidgets is optional: the PNG remains
             pass
+        bundle["text/plain"] = repr(self)
+        bundle["image/png"] = self.image("png")
+        if os.environ.get(FRAMES_ENV) == "1":
+            bundle["text/html"] = self.frames_html()
         return bundle
 
     def __repr__(self) -> str:

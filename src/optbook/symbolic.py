@@ -96,9 +96,11 @@ def explicit(expr, sizes: Mapping, *, symmetric: Iterable = ()) -> sp.Basic:
         if sym and rows != cols:
             raise ValueError(f"{name} is declared symmetric but has shape {rows}x{cols}")
 
-        def entry(i, j, name=name, sym=sym, cols=cols):
+        sep = "," if max(rows, cols) > 9 else ""  # M_1,11 and M_11,1 must differ
+
+        def entry(i, j, name=name, sym=sym, cols=cols, sep=sep):
             a, b = (min(i, j), max(i, j)) if sym else (i, j)
-            return sp.Symbol(f"{name}_{a + 1}{b + 1}" if cols > 1 else f"{name}_{a + 1}",
+            return sp.Symbol(f"{name}_{a + 1}{sep}{b + 1}" if cols > 1 else f"{name}_{a + 1}",
                              real=True)
 
         subs[M] = sp.ImmutableMatrix(rows, cols, entry)
@@ -296,6 +298,25 @@ def inequality(lhs, relation: str, rhs, *, why: str = "", certificate=None,
     return Check(shown, True, method, why)
 
 
+def _inside(inner: sp.Interval, outer: sp.Interval) -> bool:
+    """True if SymPy can show ``inner`` is a subset of ``outer`` (symbolic end points)."""
+    if inner.is_subset(outer) is True:
+        return True
+
+    def below(a, b, strict):  # a < b (strict) or a <= b, with a, b possibly infinite
+        if a == b:
+            return not strict
+        if a is sp.S.NegativeInfinity or b is sp.S.Infinity:
+            return True
+        if a is sp.S.Infinity or b is sp.S.NegativeInfinity:
+            return False
+        return _signed(b - a, strict) is True
+
+    left = below(outer.start, inner.start, outer.left_open and not inner.left_open)
+    right = below(inner.end, outer.end, outer.right_open and not inner.right_open)
+    return left and right
+
+
 def solution_set(condition, var: sp.Symbol, expected: sp.Interval, *,
                  domain: sp.Interval = sp.S.Reals, why: str = "", tex: str | None = None) -> Check:
     r"""Check that ``{var in domain : condition}`` is exactly the interval ``expected``.
@@ -316,6 +337,9 @@ def solution_set(condition, var: sp.Symbol, expected: sp.Interval, *,
         raise ValueError(f"condition must be an inequality such as a < b, got {condition!r}")
     if not (isinstance(expected, sp.Interval) and isinstance(domain, sp.Interval)):
         raise ValueError("expected and domain must be sympy Intervals")
+    if not _inside(expected, domain):
+        _fail(f"could not show that {sp.sstr(expected)} lies in the domain {sp.sstr(domain)}",
+              shown)
     strict, direction = kinds[type(condition)]
     gap = direction * (condition.rhs - condition.lhs)  # condition <=> gap > 0 (or >= 0)
     inside, _ = _sign(gap, strict, {var: expected})

@@ -78,6 +78,8 @@ def exercise(label: str, cases: list[Case]) -> None:
 
 def diagnose(answer, expected, *, rtol: float = 1e-6, atol: float = 1e-8) -> str | None:
     """None if ``answer`` matches ``expected``, else a hint about what is wrong."""
+    if answer is None:
+        return "your function returned None: did you forget the `return` statement?"
     try:
         a = np.asarray(answer, dtype=float)
     except (TypeError, ValueError):
