@@ -40,7 +40,17 @@ $(MATHJAX):
 	  && tar -xzf mathjax-$(MATHJAX_VERSION).tgz --strip-components=2 -C mathjax package/es5 \
 	  && rm mathjax-$(MATHJAX_VERSION).tgz
 
-book: $(VENV)/.runtime $(MATHJAX)
+# Jupyter Book's execution cache keys on the notebooks' code only: when optbook
+# changes, the chapters must run again.
+OPTBOOK_SOURCES := $(shell find src/optbook -name '*.py')
+_build/.optbook-stamp: $(OPTBOOK_SOURCES)
+	rm -rf _build/.jupyter_cache
+	@mkdir -p _build && touch $@
+
+# The pages are rewritten on every build (Sphinx copies CSS and other static files
+# only when it writes pages); execution results are kept in the Jupyter cache.
+book: $(VENV)/.runtime $(MATHJAX) _build/.optbook-stamp
+	rm -rf _build/html
 	OPTBOOK_FRAMES=1 $(BIN)/jupyter-book build . --path-output . -n -W --keep-going
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
 
