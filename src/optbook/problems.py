@@ -12,6 +12,7 @@ reports, not an error.
 
 from __future__ import annotations
 
+import functools
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -35,6 +36,18 @@ class Problem(Protocol):
 
     def hvp(self, w: np.ndarray, v: np.ndarray) -> np.ndarray:
         """The Hessian-vector product :math:`\\nabla^2 L(w)\\, v`, shape ``(dim,)``."""
+
+
+def _quiet(method):
+    """Evaluate without floating-point warnings: at a diverged (huge or infinite)
+    point a loss is ``inf`` or ``nan``, which is a result, not a warning."""
+
+    @functools.wraps(method)
+    def quiet(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return method(*args, **kwargs)
+
+    return quiet
 
 
 def _point(problem, w) -> np.ndarray:
@@ -65,23 +78,28 @@ class LeastSquares:
         self.dim, self.n = self.Phi.shape
         self.y = as_vector(y, "y", dim=self.n)
 
+    @_quiet
     def residual(self, w) -> np.ndarray:
         r"""The residual :math:`r = \Phi^\top w - y`, shape ``(n,)``."""
         return self.Phi.T @ _point(self, w) - self.y
 
+    @_quiet
     def loss(self, w) -> float:
         r = self.residual(w)
         return 0.5 * float(r @ r)
 
+    @_quiet
     def grad(self, w) -> np.ndarray:
         return self.Phi @ self.residual(w)
 
+    @_quiet
     def hessian(self, w=None) -> np.ndarray:
         """:math:`H = \\Phi\\Phi^\\top` (the same at every ``w``)."""
         if w is not None:
             _point(self, w)
         return self.Phi @ self.Phi.T
 
+    @_quiet
     def hvp(self, w, v) -> np.ndarray:
         """:math:`Hv = \\Phi(\\Phi^\\top v)`, without forming ``H``."""
         _point(self, w)
@@ -112,19 +130,23 @@ class Quadratic:
         self.b = np.zeros(self.dim) if b is None else as_vector(b, "b", dim=self.dim)
         self.c = as_scalar(c, "c")
 
+    @_quiet
     def loss(self, w) -> float:
         w = _point(self, w)
         return float(0.5 * w @ (self.H @ w) - self.b @ w + self.c)
 
+    @_quiet
     def grad(self, w) -> np.ndarray:
         return self.H @ _point(self, w) - self.b
 
+    @_quiet
     def hessian(self, w=None) -> np.ndarray:
         """:math:`H` (the same at every ``w``)."""
         if w is not None:
             _point(self, w)
         return self.H.copy()
 
+    @_quiet
     def hvp(self, w, v) -> np.ndarray:
         _point(self, w)
         return self.H @ as_vector(v, "v", dim=self.dim, finite=False)
@@ -162,11 +184,13 @@ class Rosenbrock:
             raise ValueError(f"dim must be an integer >= 2, got {dim!r}")
         self.dim = int(dim)
 
+    @_quiet
     def loss(self, w) -> float:
         w = _point(self, w)
         x, z = w[:-1], w[1:]
         return float(np.sum((self.a - x) ** 2 + self.b * (z - x**2) ** 2))
 
+    @_quiet
     def grad(self, w) -> np.ndarray:
         w = _point(self, w)
         x, z = w[:-1], w[1:]
@@ -176,6 +200,7 @@ class Rosenbrock:
         g[1:] += 2.0 * self.b * inner
         return g
 
+    @_quiet
     def hessian(self, w) -> np.ndarray:
         w = _point(self, w)
         x, z = w[:-1], w[1:]
@@ -186,6 +211,7 @@ class Rosenbrock:
         H[i, i + 1] = H[i + 1, i] = -4.0 * self.b * x
         return H
 
+    @_quiet
     def hvp(self, w, v) -> np.ndarray:
         # The Hessian is tridiagonal: O(d) work, no matrix formed.
         w = _point(self, w)

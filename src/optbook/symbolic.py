@@ -108,26 +108,45 @@ def explicit(expr, sizes: Mapping, *, symmetric: Iterable = ()) -> sp.Basic:
 
 
 def _is_zero(expr) -> bool | None:
-    """True if ``expr`` (scalar or matrix) simplifies to zero; False if provably not."""
+    """True if ``expr`` (scalar or matrix) is identically zero, False if provably
+    not, None if SymPy cannot tell."""
     if isinstance(expr, sp.MatrixBase | sp.MatrixExpr):
         if isinstance(expr, sp.MatrixExpr):
             if not all(sp.sympify(k).is_Integer for k in expr.shape):
                 raise ValueError("a matrix statement of symbolic size needs `instances`, "
                                  "e.g. instances=[{d: 2, n: 3}]")
             expr = expr.as_explicit()
-        expr = sp.Matrix(expr)
-        results = [_is_zero(e) for e in expr]
-        if all(r is True for r in results):
-            return True
-        return False if any(r is False for r in results) else None
+        results = []
+        for entry in sp.Matrix(expr):
+            results.append(_is_zero(entry))
+            if results[-1] is False:  # one nonzero entry settles it
+                return False
+        return True if all(r is True for r in results) else None
     expr = sp.sympify(expr)
-    for transform in (sp.expand, sp.simplify):
-        reduced = transform(expr)
-        if reduced == 0:
-            return True
-    zero = sp.simplify(expr).is_zero
-    return zero if zero is not None else (False if sp.simplify(expr).free_symbols == set()
-                                          and sp.simplify(expr) != 0 else None)
+    if sp.expand(expr) == 0:
+        return True
+    if expr.is_rational_function():
+        # cancel() is a canonical form for rational functions: nonzero means
+        # not identically zero, with no need for (slow) simplify.
+        return sp.cancel(expr) == 0
+    reduced = sp.simplify(expr)
+    if reduced == 0:
+        return True
+    if reduced.is_zero is not None:
+        return reduced.is_zero
+    return False if not reduced.free_symbols else None
+
+
+def _difference(lhs, rhs):
+    """``lhs - rhs``, treating a 1×1 matrix as the scalar it holds."""
+    def scalar(x):
+        if isinstance(x, sp.MatrixBase | sp.MatrixExpr) and x.shape == (1, 1):
+            return sp.Matrix(x.as_explicit() if isinstance(x, sp.MatrixExpr) else x)[0, 0]
+        return x
+    if isinstance(lhs, sp.MatrixBase | sp.MatrixExpr) != isinstance(rhs, sp.MatrixBase |
+                                                                   sp.MatrixExpr):
+        return scalar(lhs) - scalar(rhs)
+    return lhs - rhs
 
 
 def _side(side, sizes, symmetric=()):
@@ -187,7 +206,7 @@ def identity(lhs, rhs, *, why: str = "", instances=None, symmetric: Iterable = (
     shown = tex or f"{_tex(lhs)} = {_tex(rhs)}"
     if instances is None:
         try:
-            verdict = _is_zero(lhs - rhs)
+            verdict = _is_zero(_difference(lhs, rhs))
         except ShapeError as err:
             _fail(f"the two sides have different shapes ({err})", shown)
         method = "SymPy: simplify(lhs − rhs) = 0"
@@ -198,7 +217,7 @@ def identity(lhs, rhs, *, why: str = "", instances=None, symmetric: Iterable = (
         verdict = True
         for inst in instances:
             try:
-                diff = _side(lhs, inst, symmetric) - _side(rhs, inst, symmetric)
+                diff = _difference(_side(lhs, inst, symmetric), _side(rhs, inst, symmetric))
             except ShapeError as err:
                 _fail(f"the two sides have different shapes at {inst} ({err})", shown)
             v = _is_zero(diff)
@@ -207,8 +226,8 @@ def identity(lhs, rhs, *, why: str = "", instances=None, symmetric: Iterable = (
                 break
         method = "SymPy: simplify(lhs − rhs) = 0 " + _instance_note(instances)
     if verdict is not True:
-        diff = lhs - rhs if instances is None else (
-            _side(lhs, inst, symmetric) - _side(rhs, inst, symmetric))
+        diff = _difference(lhs, rhs) if instances is None else (
+            _difference(_side(lhs, inst, symmetric), _side(rhs, inst, symmetric)))
         point = _counterexample(diff)
         if point is not None:
             where = ", ".join(f"{k}={v}" for k, v in point.items())
@@ -284,7 +303,7 @@ def inequality(lhs, relation: str, rhs, *, why: str = "", certificate=None,
         raise ValueError(f"relation must be one of '<', '<=', '>', '>=', got {relation!r}")
     shown = tex or f"{_tex(lhs)} {_RELATIONS[relation]} {_tex(rhs)}"
     strict = relation in ("<", ">")
-    gap = (rhs - lhs) if relation in ("<", "<=") else (lhs - rhs)
+    gap = _difference(rhs, lhs) if relation in ("<", "<=") else _difference(lhs, rhs)
     if certificate is not None:
         if _is_zero(gap - certificate) is not True:
             _fail("the certificate is not equal to the gap", shown)
@@ -386,7 +405,7 @@ def refuted(lhs, relation: str, rhs, *, at: Mapping | None = None, why: str = ""
     except ShapeError as err:
         return Check(shown, False, f"the expression cannot even be formed: {err}", why)
     try:
-        diff = lhs_ - rhs_
+        diff = _difference(lhs_, rhs_)
     except (ShapeError, TypeError):
         shapes = " vs ".join(str(getattr(x, "shape", "scalar")) for x in (lhs_, rhs_))
         return Check(shown, False, f"the two sides do not have the same shape ({shapes})", why)

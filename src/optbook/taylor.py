@@ -40,6 +40,8 @@ class TaylorModel:
         if delta.ndim == 1:
             return self._one(as_vector(delta, "delta", dim=self.w.size))
         if delta.ndim == 2 and delta.shape[1] == self.w.size:
+            if not np.all(np.isfinite(delta)):
+                raise ValueError("delta must contain only finite numbers (no NaN or inf)")
             return np.array([self._one(row) for row in delta])
         raise ValueError(f"delta must have shape ({self.w.size},) or (k, {self.w.size}), "
                          f"got {delta.shape}")

@@ -1,0 +1,230 @@
+"""Browser tests of the built website: offline, math typeset, every slider alive.
+
+Playwright (from PyPI) drives Debian's Chromium (/usr/bin/chromium); playwright's
+own browser download cannot work on these machines. Where no Chromium is
+installed these tests are skipped with a message, unless OPTBOOK_REQUIRE_BROWSER=1
+(set by .ci/run, which installs Chromium), in which case they fail.
+
+The site is built once per session with ``make book`` (cached execution), served
+on 127.0.0.1, and every chapter page is opened. Screenshots are saved under
+``_build/screenshots/`` for review.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import http.server
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PAGE_BUDGET_BYTES = 5 * 1024 * 1024
+CHAPTERS = sorted(p.stem for p in (ROOT / "book").glob("ch*.ipynb"))
+
+
+def _unavailable(reason: str):
+    if os.environ.get("OPTBOOK_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"browser tests required but {reason}")
+    pytest.skip(f"browser tests skipped: {reason}")
+
+
+@pytest.fixture(scope="session")
+def site():
+    """Build the book (cached execution) and serve _build/html on 127.0.0.1."""
+    if shutil.which("make") is None:
+        _unavailable("`make` is not installed")
+    build = subprocess.run(["make", "book"], cwd=ROOT, capture_output=True, text=True)
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    handler = functools.partial(_QuietHandler, directory=str(HTML))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install -r requirements-test.txt)")
+    if not Path(CHROMIUM).exists():
+        _unavailable("Chromium is not installed (apt-get install chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class PageLog:
+    """What a page did: external or failed requests, console errors, bytes loaded."""
+
+    def __init__(self, page, origin: str):
+        self.external, self.failed, self.errors = [], [], []
+        host = urlparse(origin).netloc
+
+        def route(r):
+            if urlparse(r.request.url).netloc in (host, "") or r.request.url.startswith("data:"):
+                r.continue_()
+            else:
+                self.external.append(r.request.url)
+                r.abort()
+
+        page.route("**/*", route)
+        page.on("requestfailed", lambda req: self.failed.append(req.url))
+        page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.status} {r.url}"))
+        page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+
+def open_page(browser, url: str, origin: str):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log = PageLog(page, origin)
+    page.goto(url, wait_until="networkidle")
+    if page.locator("span.math, div.math").count():
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+        page.evaluate("() => MathJax.startup.promise")
+    return page, log
+
+
+def page_weight(page) -> int:
+    """Bytes the page loaded: the document and every resource (decoded sizes)."""
+    return page.evaluate("""() => performance.getEntries()
+        .filter(e => e.entryType === 'navigation' || e.entryType === 'resource')
+        .reduce((s, e) => s + (e.decodedBodySize || 0), 0)""")
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_page_is_offline_typeset_and_light(site, browser, chapter):
+    page, log = open_page(browser, f"{site}/book/{chapter}.html", site)
+    assert log.external == [], f"requests leaving the site: {log.external}"
+    assert log.failed == [], f"failed requests: {log.failed}"
+    assert log.errors == [], f"console errors: {log.errors}"
+    n_math = page.locator("span.math, div.math").count()
+    n_typeset = page.locator("mjx-container").count()
+    assert n_math > 0 and n_typeset >= n_math, f"{n_typeset} of {n_math} formulas typeset"
+    assert page.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
+    weight = page_weight(page)
+    assert weight <= PAGE_BUDGET_BYTES, f"{chapter} weighs {weight / 1e6:.2f} MB"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{chapter}.png"), full_page=True)
+    print(f"{chapter}: {weight / 1e6:.2f} MB, {n_typeset} formulas")
+    page.close()
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_slider_shows_the_expected_frame(site, browser, chapter):
+    page, log = open_page(browser, f"{site}/book/{chapter}.html", site)
+    figures = page.locator(".optbook-slider")
+    assert figures.count() >= 1, "a chapter has at least one slider figure"
+    assert page.locator(".jupyter-widgets, .widget-slider").count() == 0, "inert widget shown"
+    for i in range(figures.count()):
+        fig = figures.nth(i)
+        data = json.loads(fig.locator('script[type="application/json"]').text_content())
+        shape, frames = data["shape"], data["frames"]
+        assert len(frames) == _prod(shape)
+        inputs, img = fig.locator("input[type=range]"), fig.locator("img.optbook-frame")
+        assert inputs.count() == len(shape)
+        seen = {img.get_attribute("src")}
+        for k, size in enumerate(shape):
+            for position in sorted({0, size // 2, size - 1}):
+                inputs.nth(k).fill(str(position))
+                index = [int(inputs.nth(j).input_value()) for j in range(len(shape))]
+                flat = 0
+                for j, v in enumerate(index):
+                    flat = flat * shape[j] + v
+                src = img.get_attribute("src")
+                assert src == "data:image/webp;base64," + frames[flat], \
+                    f"figure {i}: slider {k} at {position} shows the wrong frame"
+                out = fig.locator("output").nth(k).text_content()
+                assert out == data["texts"][k][position]
+                seen.add(src)
+        assert len(seen) > 1, f"figure {i}: moving the sliders never changed the picture"
+    assert log.errors == [], f"console errors: {log.errors}"
+    page.close()
+
+
+def test_other_pages_are_offline_and_clean(site, browser):
+    for name in ("book/intro", "book/notation", "book/notes_map", "book/bibliography"):
+        page, log = open_page(browser, f"{site}/{name}.html", site)
+        assert log.external == [] and log.failed == [] and log.errors == [], \
+            (name, log.external, log.failed, log.errors)
+        page.close()
+
+
+def test_search_finds_a_chapter(site, browser):
+    page, log = open_page(browser, f"{site}/search.html?q=Hessian", site)
+    page.wait_for_selector("#search-results li", timeout=15000)
+    assert page.locator("#search-results li").count() >= 1
+    assert log.external == [] and log.errors == []
+    page.close()
+
+
+def test_figures_have_opaque_backgrounds_for_dark_mode(site):
+    images = list((HTML / "_images").glob("*.png"))
+    assert images, "no figures were built"
+    for path in images:
+        with Image.open(path) as im:
+            if "A" in im.getbands():
+                assert im.getchannel("A").getextrema()[0] == 255, f"{path.name} is transparent"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_dark_mode_keeps_figures_opaque(site, browser, chapter):
+    """In dark mode, figures keep their white background (readable), and the
+    slider backgrounds are opaque images; a dark screenshot is saved for review."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, color_scheme="dark")
+    page.goto(f"{site}/book/{chapter}.html", wait_until="networkidle")
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    figures = "img.optbook-background, .cell_output img:not(.optbook-frame)"
+    for src in page.eval_on_selector_all(figures, "els => els.map(e => e.src)"):
+        if src.startswith("data:"):
+            data = base64.b64decode(src.split(",", 1)[1])
+            with Image.open(io.BytesIO(data)) as im:
+                if "A" in im.getbands():
+                    assert im.getchannel("A").getextrema()[0] == 255, "transparent figure"
+    # Overlays stay transparent and exactly on top of their background image.
+    for layers in page.locator(".optbook-layers").all():
+        back, front = layers.locator("img.optbook-background"), layers.locator("img.optbook-frame")
+        assert front.evaluate("e => getComputedStyle(e).backgroundColor") == "rgba(0, 0, 0, 0)"
+        b, f = back.bounding_box(), front.bounding_box()
+        assert all(abs(b[k] - f[k]) < 1 for k in b), f"overlay misaligned: {b} vs {f}"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{chapter}-dark.png"), full_page=True)
+    page.close()
+
+
+def test_no_launch_buttons_without_a_repository_url(site):
+    for page in HTML.rglob("*.html"):
+        text = page.read_text()
+        assert not re.search(r"mybinder\.org|colab\.research\.google\.com", text), page.name
+
+
+def _prod(values) -> int:
+    out = 1
+    for v in values:
+        out *= v
+    return out

@@ -1,0 +1,373 @@
+"""Tests of optbook.sliders (and the figure style of optbook.plotting).
+
+A slider figure is declared once and rendered two ways: live (an ipywidgets
+control that redraws on every move) and static (one inline WebP frame per
+grid point, switched in the browser). The tests check the validation of
+sliders, that ``update`` really changes the picture, that the static frames
+are complete, self-contained and in the order the page's script expects, and
+that extreme slider values producing inf/NaN data neither warn nor raise.
+"""
+
+import base64
+import io
+import json
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from optbook.plotting import COLORS, RC, BookFigure, figure, style
+from optbook.sliders import FRAMES_ENV, Slider, SliderFigure
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+SMALL = {"figsize": (3.0, 2.0), "dpi": 40}
+
+
+def line_figure(calls=None, *, animated=False, eta=None, **kwargs):
+    """A slider figure drawing y = eta·x + gamma; records every update call in ``calls``.
+
+    With ``animated=True`` the line is redrawn by blitting.
+    """
+    draws = []
+
+    def draw(fig):
+        draws.append(fig)
+        ax = fig.subplots()
+        x = np.linspace(0, 1, 20)
+        (line,) = ax.plot(x, x, animated=animated)
+        ax.set_ylim(-3, 3)
+
+        def update(eta, gamma):
+            if calls is not None:
+                calls.append({"eta": eta, "gamma": gamma})
+            line.set_ydata(eta * x + gamma)
+
+        return update
+
+    sf = SliderFigure(draw,
+                      Slider("eta", [0.5, 1.0, 1.5, 2.0], r"$\eta$", value=eta),
+                      Slider("gamma", [-1.0, 0.0, 1.0], "gamma", value=1.0),
+                      **{**SMALL, **kwargs})
+    assert len(draws) == 1  # draw runs once
+    return sf
+
+
+def json_payload(html):
+    match = re.search(r'<script type="application/json">(.*?)</script>', html, re.S)
+    assert match, "no JSON payload in the frames HTML"
+    return json.loads(match.group(1))
+
+
+# --------------------------------------------------------------------------
+# Slider
+# --------------------------------------------------------------------------
+
+def test_slider_defaults():
+    s = Slider("eta", [0.1, 0.2, 0.3, 0.4])
+    assert s.start_index == 1  # the middle one (rounded down)
+    assert s.grid.dtype == float
+    np.testing.assert_array_equal(s.grid, [0.1, 0.2, 0.3, 0.4])
+    assert s.text(0.123456) == "0.123"
+    assert Slider("eta", [1, 2, 3]).start_index == 1
+
+
+def test_slider_start_value_and_format():
+    s = Slider("eta", np.linspace(0, 1, 11), value=0.7, fmt="{:.2f}")
+    assert s.start_index == 7
+    assert s.text(s.grid[s.start_index]) == "0.70"
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"name": "1eta", "values": [1, 2]}, "identifier"),
+    ({"name": "learning rate", "values": [1, 2]}, "identifier"),
+    ({"name": "", "values": [1, 2]}, "identifier"),
+    ({"name": 3, "values": [1, 2]}, "identifier"),
+    ({"name": "eta", "values": [1.0]}, "at least"),
+    ({"name": "eta", "values": []}, "at least"),
+    ({"name": "eta", "values": [[1, 2], [3, 4]]}, "1-D"),
+    ({"name": "eta", "values": [1.0, np.nan]}, "finite"),
+    ({"name": "eta", "values": [1.0, np.inf]}, "finite"),
+    ({"name": "eta", "values": [1.0, 2.0, 1.0]}, "distinct"),
+    ({"name": "eta", "values": [1.0, 2.0], "value": 1.5}, "not on the grid"),
+], ids=["digit", "space", "empty", "int", "one", "none", "2d", "nan", "inf", "dup", "start"])
+def test_slider_rejects_bad_declarations(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Slider(**kwargs)
+
+
+# --------------------------------------------------------------------------
+# SliderFigure: construction and update
+# --------------------------------------------------------------------------
+
+def test_construction_calls_update_with_the_start_values():
+    calls = []
+    sf = line_figure(calls)
+    assert calls  # at least once (once more to lay the figure out is fine)
+    assert all(c == {"eta": 1.0, "gamma": 1.0} for c in calls)
+    assert sf.values == {"eta": 1.0, "gamma": 1.0}
+    assert repr(sf) == "SliderFigure(eta=1, gamma=1)"
+
+
+@pytest.mark.parametrize("animated", [False, True], ids=["full_redraw", "blitting"])
+def test_update_changes_the_picture_and_is_reversible(animated):
+    sf = line_figure(animated=animated)
+    before = sf.image("png")
+    sf.update(eta=2.0)
+    after = sf.image("png")
+    assert after != before
+    sf.update(eta=1.0)  # artists are updated in place, not added; no trail is left
+    assert sf.image("png") == before
+
+
+@pytest.mark.parametrize("animated", [False, True], ids=["full_redraw", "blitting"])
+def test_moving_to_a_value_draws_what_starting_there_draws(animated):
+    moved = line_figure(animated=animated)
+    moved.update(eta=2.0, gamma=-1.0)
+    moved.update(eta=0.5)
+    fresh = line_figure(animated=animated, eta=0.5)
+    fresh.update(gamma=-1.0)
+    assert moved.image("png") == fresh.image("png")
+
+
+def test_update_sets_only_the_given_values():
+    calls = []
+    sf = line_figure(calls)
+    sf.update(gamma=-1.0)
+    assert calls[-1] == {"eta": 1.0, "gamma": -1.0}
+    sf.update(eta=0.5)
+    assert calls[-1] == {"eta": 0.5, "gamma": -1.0}
+    assert sf.values == {"eta": 0.5, "gamma": -1.0}
+
+
+def test_update_rejects_unknown_sliders():
+    sf = line_figure()
+    with pytest.raises(ValueError, match="unknown slider"):
+        sf.update(lr=0.1)
+    assert sf.values == {"eta": 1.0, "gamma": 1.0}
+
+
+def test_slider_figure_rejects_bad_arguments():
+    s = Slider("eta", [1.0, 2.0])
+    with pytest.raises(ValueError, match="draw"):
+        SliderFigure("not a function", s)
+    with pytest.raises(ValueError, match="Slider"):
+        SliderFigure(lambda fig: (lambda eta: None))
+    with pytest.raises(ValueError, match="Slider"):
+        SliderFigure(lambda fig: (lambda eta: None), s, "gamma")
+    with pytest.raises(ValueError, match="distinct"):
+        SliderFigure(lambda fig: (lambda eta: None), s, Slider("eta", [3.0, 4.0]))
+    with pytest.raises(ValueError, match="update"):
+        SliderFigure(lambda fig: None, s, **SMALL)
+
+
+# --------------------------------------------------------------------------
+# Images
+# --------------------------------------------------------------------------
+
+def test_png_image():
+    sf = line_figure()
+    png = sf.image("png")
+    assert png.startswith(PNG_SIGNATURE)
+    img = Image.open(io.BytesIO(png))
+    assert img.size == (3 * 40, 2 * 40)  # figsize times dpi
+
+
+def test_webp_image():
+    webp = line_figure().image("webp")
+    assert webp[:4] == b"RIFF" and webp[8:12] == b"WEBP"
+    assert Image.open(io.BytesIO(webp)).format == "WEBP"
+
+
+def test_unknown_image_format_is_rejected():
+    with pytest.raises(ValueError, match="fmt"):
+        line_figure().image("gif")
+
+
+# --------------------------------------------------------------------------
+# The static rendering
+# --------------------------------------------------------------------------
+
+def test_frames_html_has_one_frame_per_grid_point():
+    sf = line_figure()
+    data = json_payload(sf.frames_html())
+    assert data["shape"] == [4, 3]
+    assert len(data["frames"]) == 4 * 3
+    for frame in data["frames"]:
+        webp = base64.b64decode(frame, validate=True)
+        assert webp[:4] == b"RIFF" and webp[8:12] == b"WEBP"
+    assert len(set(data["frames"])) == 4 * 3  # every point looks different
+    assert data["texts"] == [["0.5", "1", "1.5", "2"], ["-1", "0", "1"]]
+
+
+def test_frames_are_in_the_order_the_page_script_reads_them():
+    # The script computes k = k * shape[i] + index_i: row-major, first slider slowest.
+    sf = line_figure()
+    frames = json_payload(sf.frames_html())["frames"]
+    for i, eta in enumerate([0.5, 1.0, 1.5, 2.0]):
+        for j, gamma in enumerate([-1.0, 0.0, 1.0]):
+            sf.update(eta=eta, gamma=gamma)
+            assert frames[3 * i + j] == base64.b64encode(sf.image("webp")).decode()
+
+
+def decode_rgba(b64):
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(b64))).convert("RGBA"))
+
+
+def test_blitted_frames_are_exact_overlays_of_the_background():
+    # With blitting each frame is a lossless overlay, transparent where it shows the
+    # background: background + overlay must be exactly the pixels the kernel draws.
+    sf = line_figure(animated=True)
+    html = sf.frames_html()
+    data = json_payload(html)
+    assert len(data["frames"]) == 4 * 3
+    background_b64 = re.search(r'class="optbook-background"[^>]*src="data:image/webp;base64,'
+                               r'([^"]+)"', html).group(1)
+    background = decode_rgba(background_b64)
+    for i, eta in enumerate([0.5, 1.0, 1.5, 2.0]):
+        for j, gamma in enumerate([-1.0, 0.0, 1.0]):
+            overlay = decode_rgba(data["frames"][3 * i + j])
+            shown = np.where(overlay[..., 3:] == 0, background, overlay)
+            sf.update(eta=eta, gamma=gamma)
+            canvas = np.asarray(sf.fig.canvas.buffer_rgba())
+            np.testing.assert_array_equal(shown[..., :3], canvas[..., :3])
+
+
+@pytest.mark.parametrize("animated", [False, True], ids=["full_redraw", "blitting"])
+def test_frames_html_is_self_contained_and_starts_at_the_start_values(animated):
+    sf = line_figure(animated=animated)
+    html = sf.frames_html()
+    assert not re.search(r"https?:", html)
+    assert "<script src" not in html
+    assert html.count('<input type="range"') == 2
+    assert html.count('class="optbook-frame"') == 1  # the <img> the script switches
+    frames = json_payload(html)["frames"]
+    start = 3 * 1 + 2  # eta = 1.0 (index 1), gamma = 1.0 (index 2)
+    assert re.search(r'class="optbook-frame"[^>]*src="data:image/webp;base64,'
+                     + re.escape(frames[start]) + '"', html)
+    assert sf.values == {"eta": 1.0, "gamma": 1.0}  # restored afterwards
+
+
+def test_frames_html_escapes_labels():
+    sf = SliderFigure(lambda fig: (lambda k: None), Slider("k", [1, 2], label="a<b & c"),
+                      caption='say "hi"', **SMALL)
+    html = sf.frames_html()
+    assert "a&lt;b &amp; c" in html
+    assert "a<b" not in html
+    assert "say &quot;hi&quot;" in html
+
+
+def test_two_figures_have_different_ids():
+    html1, html2 = line_figure().frames_html(), line_figure().frames_html()
+    id1 = re.search(r'id="([^"]+)"', html1).group(1)
+    id2 = re.search(r'id="([^"]+)"', html2).group(1)
+    assert id1 != id2
+    assert f"getElementById('{id1}')" in html1
+
+
+# --------------------------------------------------------------------------
+# Display in Jupyter
+# --------------------------------------------------------------------------
+
+def test_mimebundle_without_frames():
+    bundle = line_figure()._repr_mimebundle_()
+    assert bundle["image/png"].startswith(PNG_SIGNATURE)
+    assert WIDGET_MIME in bundle
+    assert "model_id" in bundle[WIDGET_MIME]
+    assert "text/html" not in bundle
+
+
+def test_mimebundle_text_plain_is_the_figure_repr():
+    # A front end that shows neither widgets nor images falls back to text/plain.
+    sf = line_figure()
+    assert sf._repr_mimebundle_()["text/plain"] == repr(sf)
+
+
+def test_mimebundle_with_frames_when_building_the_book(monkeypatch):
+    monkeypatch.setenv(FRAMES_ENV, "1")
+    bundle = line_figure()._repr_mimebundle_()
+    assert bundle["image/png"].startswith(PNG_SIGNATURE)
+    assert len(json_payload(bundle["text/html"])["frames"]) == 12
+
+
+@pytest.mark.parametrize("value", ["0", "", "true"])
+def test_mimebundle_frames_only_for_exactly_one(monkeypatch, value):
+    monkeypatch.setenv(FRAMES_ENV, value)
+    assert "text/html" not in line_figure()._repr_mimebundle_()
+
+
+def test_widget_moves_update_the_image():
+    sf = line_figure()
+    box = sf.widget()
+    *controls, image = box.children
+    assert len(controls) == 2
+    assert controls[0].value == 1.0 and controls[1].value == 1.0
+    before = image.value
+    controls[0].value = 2.0
+    assert sf.values["eta"] == 2.0
+    assert image.value != before
+    assert image.value == sf.image("png")
+
+
+# --------------------------------------------------------------------------
+# Timing and robustness
+# --------------------------------------------------------------------------
+
+def test_time_updates_returns_n_positive_times_and_restores_values():
+    sf = line_figure()
+    times = sf.time_updates(5)
+    assert times.shape == (5,)
+    assert np.all(times > 0)
+    assert sf.values == {"eta": 1.0, "gamma": 1.0}
+
+
+@pytest.mark.parametrize("animated", [False, True], ids=["full_redraw", "blitting"])
+def test_extreme_values_with_inf_and_nan_data_do_not_warn_or_raise(animated):
+    def draw(fig):
+        ax = fig.subplots()
+        x = np.linspace(-1, 1, 50)
+        (line,) = ax.plot(x, x, animated=animated)
+        (dots,) = ax.plot([0.0], [0.0], "o", animated=animated)
+        label = ax.text(0.0, 0.0, "", animated=animated)
+
+        def update(eta, gamma):
+            y = np.log(eta * x) / gamma  # log of negatives, 0/0 and 1/0
+            line.set_data(x, y)
+            dots.set_data([np.log(eta)], [np.divide(1.0, gamma)])
+            label.set_text(f"{np.sqrt(eta - 1):.2f}")
+            label.set_position((np.log(eta), 0.5))
+            if not animated:  # with blitting, update must not change the limits
+                ax.relim()
+                ax.autoscale_view()
+
+        return update
+
+    sf = SliderFigure(draw, Slider("eta", [-1.0, 0.0, 1.0]),
+                      Slider("gamma", [0.0, 1.0], value=0.0), **SMALL)
+    for eta in (-1.0, 0.0, 1.0):
+        for gamma in (0.0, 1.0):
+            sf.update(eta=eta, gamma=gamma)
+            assert sf.image("png").startswith(PNG_SIGNATURE)
+    assert len(json_payload(sf.frames_html())["frames"]) == 6
+
+
+# --------------------------------------------------------------------------
+# plotting
+# --------------------------------------------------------------------------
+
+def test_figure_is_a_book_figure_with_a_png_repr():
+    fig, ax = figure(figsize=(2.0, 1.5))
+    assert isinstance(fig, BookFigure)
+    ax.plot([0, 1], [0, 1])
+    assert fig._repr_png_().startswith(PNG_SIGNATURE)
+
+
+def test_figure_uses_the_book_palette():
+    fig, ax = figure(figsize=(2.0, 1.5))
+    (line,) = ax.plot([0, 1], [0, 1])
+    assert line.get_color().lower() == COLORS["blue"].lower()
+    with style():
+        import matplotlib as mpl
+
+        assert mpl.rcParams["axes.grid"] is RC["axes.grid"]
