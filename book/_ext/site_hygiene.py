@@ -6,6 +6,10 @@ declaration appears twice, a console error ("Identifier 'THEBE_JS_URL' has
 already been declared"). The book does not use thebe (live code in the browser
 is served from the site itself, without a CDN), so this extension removes
 sphinx-thebe's scripts while ``launch_buttons.thebe`` is off.
+
+Launch buttons (Binder, Colab) need the book's repository: while
+``repository.url`` is empty in ``_config.yml`` they are switched off here, so
+the site never shows a broken link (sphinx-book-theme would fail the build).
 """
 
 from __future__ import annotations
@@ -21,6 +25,17 @@ def drop_thebe(app):
                 app.disconnect(listener.id)
 
 
+def launch_buttons_need_a_repository(app, config):
+    theme_options = config.html_theme_options or {}
+    if theme_options.get("repository_url"):
+        return
+    buttons = dict(theme_options.get("launch_buttons", {}))
+    for key in ("binderhub_url", "colab_url", "jupyterhub_url", "jupyterlite_url"):
+        buttons.pop(key, None)
+    theme_options["launch_buttons"] = buttons
+
+
 def setup(app):
+    app.connect("config-inited", launch_buttons_need_a_repository)
     app.connect("builder-inited", drop_thebe)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
