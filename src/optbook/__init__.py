@@ -3,8 +3,11 @@
 Modules, one idea each:
 
 * :mod:`optbook.problems` — losses: ``LeastSquares``, ``Quadratic``, ``Rosenbrock``;
-* :mod:`optbook.optimizers` — optimisers (``GD``, ...) and ``run``;
+* :mod:`optbook.optimizers` — optimisers (``GD``, ``Newton``, ``BacktrackingGD``, ...)
+  and ``run``;
 * :mod:`optbook.taylor` — first- and second-order Taylor models;
+* :mod:`optbook.spectral` — eigenvalues and the condition number of a Hessian;
+* :mod:`optbook.bounds` — the step-size bounds and convergence rates;
 * :mod:`optbook.symbolic` — checked SymPy derivations;
 * :mod:`optbook.sliders` — slider figures, live in Jupyter and static on the website;
 * :mod:`optbook.plotting` — the book's figure style;
@@ -12,11 +15,11 @@ Modules, one idea each:
 """
 
 from .exercises import check
-from .optimizers import GD, Trajectory, run
+from .optimizers import GD, BacktrackingGD, Newton, Trajectory, run
 from .problems import LeastSquares, Quadratic, Rosenbrock
 from .taylor import along, taylor_model
 
 __version__ = "0.1.0"
 
-__all__ = ["GD", "LeastSquares", "Quadratic", "Rosenbrock", "Trajectory", "along", "check",
-           "run", "taylor_model"]
+__all__ = ["GD", "BacktrackingGD", "Newton", "LeastSquares", "Quadratic", "Rosenbrock",
+           "Trajectory", "along", "check", "run", "taylor_model"]

@@ -20,14 +20,14 @@ of the step number ``t = 0, 1, ...`` (see ``optbook.schedules``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
 from ._validate import as_count, as_scalar, as_vector, check_problem
 
-__all__ = ["Optimizer", "Trajectory", "GD", "run", "learning_rate"]
+__all__ = ["Optimizer", "Trajectory", "GD", "Newton", "BacktrackingGD", "run", "learning_rate"]
 
 
 class Optimizer(Protocol):
@@ -82,6 +82,110 @@ class GD:
 
     def __repr__(self) -> str:
         return f"GD(lr={self.lr!r})"
+
+
+def _hessian(problem, w) -> np.ndarray:
+    """The Hessian at ``w``: ``problem.hessian(w)`` if it exists, else assembled
+    column by column from Hessian-vector products (``dim`` of them)."""
+    if callable(getattr(problem, "hessian", None)):
+        return np.asarray(problem.hessian(w), dtype=float)
+    eye = np.eye(problem.dim)
+    H = np.column_stack([problem.hvp(w, e) for e in eye])
+    return 0.5 * (H + H.T)
+
+
+class Newton:
+    r"""Newton's method, :math:`w_{t+1} = w_t - \eta\,(H_t + \lambda I)^{-1} g_t`.
+
+    With ``lr=1`` and ``damping=0`` it is the pure Newton step
+    :math:`\delta = -H^{-1}g`, which lands on the minimiser of a positive definite
+    quadratic in one step (Nocedal & Wright 2006, §3.3). Each step solves a
+    :math:`d	imes d` linear system, :math:`O(d^3)` work.
+
+    Args:
+        lr: step multiplier :math:`\eta` (1 is the Newton step), or a schedule.
+        damping: :math:`\lambda \ge 0` added to the diagonal (Levenberg–Marquardt
+            damping); makes the system solvable when :math:`H` is singular.
+        pinv: use the pseudo-inverse :math:`H^+` instead of solving, i.e. the
+            minimum-norm Newton step; it ignores directions where :math:`H` is zero.
+
+    A singular system without ``damping`` or ``pinv`` raises ``ValueError``.
+    """
+
+    def __init__(self, lr=1.0, damping: float = 0.0, pinv: bool = False):
+        self.lr = _check_lr(lr)
+        self.damping = as_scalar(damping, "damping", nonnegative=True)
+        self.pinv = bool(pinv)
+
+    def init(self, w) -> StepCount:
+        return StepCount()
+
+    def update(self, g, state: StepCount, w, problem) -> np.ndarray:
+        eta = learning_rate(self.lr, state.t)
+        state.t += 1
+        A = _hessian(problem, w) + self.damping * np.eye(g.size)
+        if self.pinv:
+            return -eta * (np.linalg.pinv(A, hermitian=True) @ g)
+        try:
+            return -eta * np.linalg.solve(A, g)
+        except np.linalg.LinAlgError:
+            raise ValueError("the Hessian (plus damping) is singular: use damping > 0 or "
+                             "pinv=True") from None
+
+    def __repr__(self) -> str:
+        return f"Newton(lr={self.lr!r}, damping={self.damping}, pinv={self.pinv})"
+
+
+@dataclass
+class BacktrackingState:
+    """State of :class:`BacktrackingGD`: the step count and the step sizes chosen."""
+
+    t: int = 0
+    lrs: list = field(default_factory=list)
+
+
+class BacktrackingGD:
+    r"""Gradient descent with a backtracking (Armijo) line search.
+
+    Starting from :math:`\eta = \eta_0`, halve (multiply by ``shrink``) until the
+    sufficient-decrease condition holds,
+
+    .. math::
+        L(w - \eta g) \le L(w) - c\,\eta\,\|g\|^2 ,
+
+    then step (Nocedal & Wright 2006, Alg. 3.1). It needs no smoothness
+    constant: on a :math:`eta`-smooth loss the accepted step is at least
+    ``shrink * 2(1 - c)/β``. The chosen steps are recorded in ``state.lrs``.
+
+    Args:
+        lr0: the first trial step :math:`\eta_0 > 0`.
+        shrink: factor in (0, 1) applied on each rejection.
+        c: sufficient-decrease constant in (0, 1).
+        max_trials: rejections allowed before taking the last trial step.
+    """
+
+    def __init__(self, lr0: float = 1.0, shrink: float = 0.5, c: float = 1e-4,
+                 max_trials: int = 60):
+        self.lr0 = as_scalar(lr0, "lr0", positive=True)
+        self.shrink = as_scalar(shrink, "shrink", positive=True, below=1.0)
+        self.c = as_scalar(c, "c", positive=True, below=1.0)
+        self.max_trials = as_count(max_trials, "max_trials")
+
+    def init(self, w) -> BacktrackingState:
+        return BacktrackingState()
+
+    def update(self, g, state: BacktrackingState, w, problem) -> np.ndarray:
+        loss, gg, eta = problem.loss(w), float(g @ g), self.lr0
+        for _ in range(self.max_trials):
+            if problem.loss(w - eta * g) <= loss - self.c * eta * gg:
+                break
+            eta *= self.shrink
+        state.t += 1
+        state.lrs.append(eta)
+        return -eta * g
+
+    def __repr__(self) -> str:
+        return f"BacktrackingGD(lr0={self.lr0}, shrink={self.shrink}, c={self.c})"
 
 
 @dataclass

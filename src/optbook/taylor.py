@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_count, as_vector, check_problem
+from ._validate import as_count, as_scalar, as_vector, check_problem
 
-__all__ = ["TaylorModel", "taylor_model", "along"]
+__all__ = ["TaylorModel", "taylor_model", "along", "upper_model"]
 
 
 @dataclass(frozen=True)
@@ -89,3 +89,28 @@ def along(problem, w, u, s) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     true = np.array([problem.loss(w + si * u) for si in s.ravel()]).reshape(s.shape)
     m1 = value + s * slope
     return true, m1, m1 + 0.5 * s**2 * curvature
+
+
+def upper_model(problem, w, beta: float):
+    r"""The quadratic upper model of a :math:`\beta`-smooth loss at ``w``,
+
+    .. math::
+        u_\beta(\Delta) = L(w) + g^\top\Delta + \tfrac{\beta}{2}\,\|\Delta\|^2 ,
+
+    with :math:`L(w + \Delta) \le u_\beta(\Delta)` for every :math:`\Delta` when
+    :math:`\lambda_{\max}(\nabla^2 L) \le \beta` everywhere (Chapter 3). Returns a
+    function of :math:`\Delta` (shape ``(d,)`` or ``(k, d)``).
+    """
+    check_problem(problem)
+    w = as_vector(w, "w", dim=problem.dim)
+    beta = as_scalar(beta, "beta", positive=True)
+    value, g = float(problem.loss(w)), problem.grad(w)
+
+    def u(delta):
+        delta = np.asarray(delta, dtype=float)
+        if delta.shape[-1:] != (w.size,) or delta.ndim > 2:
+            raise ValueError(f"delta must have shape ({w.size},) or (k, {w.size}), "
+                             f"got {delta.shape}")
+        return value + delta @ g + 0.5 * beta * np.sum(delta**2, axis=-1)
+
+    return u
