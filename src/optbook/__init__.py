@@ -2,7 +2,8 @@
 
 Modules, one idea each:
 
-* :mod:`optbook.problems` — losses: ``LeastSquares``, ``Quadratic``, ``Rosenbrock``;
+* :mod:`optbook.problems` — losses: ``LeastSquares``, ``LogisticRegression``,
+  ``Quadratic``, ``Rosenbrock``;
 * :mod:`optbook.optimizers` — optimisers (``GD``, ``Newton``, ``BacktrackingGD``, ...)
   and ``run``;
 * :mod:`optbook.taylor` — first- and second-order Taylor models;
@@ -16,10 +17,10 @@ Modules, one idea each:
 
 from .exercises import check
 from .optimizers import GD, BacktrackingGD, Newton, Trajectory, run
-from .problems import LeastSquares, Quadratic, Rosenbrock
+from .problems import LeastSquares, LogisticRegression, Quadratic, Rosenbrock
 from .taylor import along, taylor_model
 
 __version__ = "0.1.0"
 
-__all__ = ["GD", "BacktrackingGD", "Newton", "LeastSquares", "Quadratic", "Rosenbrock",
-           "Trajectory", "along", "check", "run", "taylor_model"]
+__all__ = ["GD", "BacktrackingGD", "Newton", "LeastSquares", "LogisticRegression", "Quadratic",
+           "Rosenbrock", "Trajectory", "along", "check", "run", "taylor_model"]

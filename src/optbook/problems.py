@@ -19,7 +19,8 @@ import numpy as np
 
 from ._validate import as_matrix, as_scalar, as_symmetric, as_vector, check_problem
 
-__all__ = ["Problem", "LeastSquares", "Quadratic", "Rosenbrock", "finite_difference_grad"]
+__all__ = ["Problem", "LeastSquares", "LogisticRegression", "Quadratic", "Rosenbrock",
+           "finite_difference_grad"]
 
 
 @runtime_checkable
@@ -111,6 +112,65 @@ class LeastSquares:
 
     def __repr__(self) -> str:
         return f"LeastSquares(d={self.dim}, n={self.n})"
+
+
+class LogisticRegression:
+    r"""Logistic regression, a smooth convex loss that is not quadratic.
+
+    .. math::
+        L(w) = \sum_{i=1}^n \log\big(1 + e^{-y_i\,\phi_i^\top w}\big),\qquad
+        \nabla L(w) = -\Phi\,\big(y \odot \sigma(-y \odot \Phi^\top w)\big),\qquad
+        \nabla^2 L(w) = \Phi\, \mathrm{diag}\big(\sigma(z)(1-\sigma(z))\big)\, \Phi^\top,
+
+    with :math:`z = y\odot\Phi^\top w`, labels :math:`y_i\in\{-1, +1\}`, features
+    :math:`\Phi\in\mathbb{R}^{d\times n}` (one column per sample) and the sigmoid
+    :math:`\sigma`. Since :math:`\sigma(1-\sigma)\le 1/4`, the loss is
+    :math:`\beta`-smooth with :math:`\beta = \lambda_{\max}(\Phi\Phi^\top)/4`
+    (:meth:`smoothness`), everywhere. On separable data it has no minimiser.
+    """
+
+    def __init__(self, Phi, y):
+        self.Phi = as_matrix(Phi, "Phi")
+        self.dim, self.n = self.Phi.shape
+        self.y = as_vector(y, "y", dim=self.n)
+        if not np.all(np.isin(self.y, (-1.0, 1.0))):
+            raise ValueError("y must contain only the labels -1 and +1")
+
+    def _margins(self, w) -> np.ndarray:
+        return self.y * (self.Phi.T @ _point(self, w))
+
+    @_quiet
+    def loss(self, w) -> float:
+        return float(np.sum(np.logaddexp(0.0, -self._margins(w))))
+
+    @_quiet
+    def grad(self, w) -> np.ndarray:
+        z = self._margins(w)
+        return -self.Phi @ (self.y * _sigmoid(-z))
+
+    @_quiet
+    def hessian(self, w) -> np.ndarray:
+        s = _sigmoid(self._margins(w))
+        return (self.Phi * (s * (1 - s))) @ self.Phi.T
+
+    @_quiet
+    def hvp(self, w, v) -> np.ndarray:
+        s = _sigmoid(self._margins(w))
+        v = as_vector(v, "v", dim=self.dim, finite=False)
+        return self.Phi @ (s * (1 - s) * (self.Phi.T @ v))
+
+    def smoothness(self) -> float:
+        r""":math:`\beta = \lambda_{\max}(\Phi\Phi^\top)/4`, a global bound on
+        :math:`\lambda_{\max}(\nabla^2 L(w))`."""
+        return float(np.linalg.eigvalsh(self.Phi @ self.Phi.T)[-1] / 4)
+
+    def __repr__(self) -> str:
+        return f"LogisticRegression(d={self.dim}, n={self.n})"
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    """The logistic function 1/(1 + e^{-z}), computed without overflow."""
+    return np.exp(-np.logaddexp(0.0, -z))
 
 
 class Quadratic:
