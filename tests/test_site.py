@@ -163,6 +163,24 @@ def test_every_slider_shows_the_expected_frame(site, browser, chapter):
                 assert out == data["texts"][k][position]
                 seen.add(src)
         assert len(seen) > 1, f"figure {i}: moving the sliders never changed the picture"
+        # A move is a frame swap: time the input event to the decoded new image.
+        times = fig.evaluate("""async (root) => {
+            const input = root.querySelector('input[type=range]');
+            const img = root.querySelector('img.optbook-frame');
+            const out = [];
+            for (let k = 0; k < 40; k++) {
+                input.value = String(k % (+input.max + 1));
+                const t0 = performance.now();
+                input.dispatchEvent(new Event('input'));
+                await img.decode();
+                out.push(performance.now() - t0);
+            }
+            out.sort((a, b) => a - b);
+            return out;
+        }""")
+        median = times[len(times) // 2]
+        print(f"{chapter} figure {i}: frame swap median {median:.1f} ms, max {times[-1]:.1f} ms")
+        assert median < 50, f"figure {i}: a slider move takes {median:.0f} ms"
     assert log.errors == [], f"console errors: {log.errors}"
     page.close()
 
