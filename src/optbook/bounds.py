@@ -94,6 +94,8 @@ def gd_rate(H=None, *, kappa: float | None = None) -> float:
     step of gradient descent at :func:`optimal_fixed_step` (give ``H`` or ``kappa``)."""
     if (H is None) == (kappa is None):
         raise ValueError("give exactly one of H and kappa")
+    if kappa is not None and kappa == float("inf"):
+        return 1.0  # a singular Hessian: no linear rate
     k = condition_number(H) if kappa is None else as_scalar(kappa, "kappa")
     if k < 1:
         raise ValueError(f"kappa must be >= 1, got {k}")

@@ -126,11 +126,13 @@ class Newton:
         A = _hessian(problem, w) + self.damping * np.eye(g.size)
         if self.pinv:
             return -eta * (np.linalg.pinv(A, hermitian=True) @ g)
-        try:
-            return -eta * np.linalg.solve(A, g)
-        except np.linalg.LinAlgError:
+        lam = np.abs(np.linalg.eigvalsh(A))
+        if lam.min() <= g.size * np.finfo(float).eps * lam.max():
+            # Numerically singular (e.g. H = ΦΦᵀ with n < d): a solve would return one
+            # of infinitely many steps, chosen by round-off.
             raise ValueError("the Hessian (plus damping) is singular: use damping > 0 or "
-                             "pinv=True") from None
+                             "pinv=True")
+        return -eta * np.linalg.solve(A, g)
 
     def __repr__(self) -> str:
         return f"Newton(lr={self.lr!r}, damping={self.damping}, pinv={self.pinv})"

@@ -137,7 +137,13 @@ class LogisticRegression:
             raise ValueError("y must contain only the labels -1 and +1")
 
     def _margins(self, w) -> np.ndarray:
-        return self.y * (self.Phi.T @ _point(self, w))
+        r"""The margins :math:`z = y \odot \Phi^\top w`. Scaling ``w`` by its largest
+        entry first keeps a huge (diverged) ``w`` from producing inf - inf = nan."""
+        w = _point(self, w)
+        scale = np.max(np.abs(w), initial=0.0)
+        if not (0.0 < scale < np.inf):
+            return self.y * (self.Phi.T @ w)
+        return self.y * (scale * (self.Phi.T @ (w / scale)))
 
     @_quiet
     def loss(self, w) -> float:
