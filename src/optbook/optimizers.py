@@ -100,7 +100,7 @@ class Newton:
     With ``lr=1`` and ``damping=0`` it is the pure Newton step
     :math:`\delta = -H^{-1}g`, which lands on the minimiser of a positive definite
     quadratic in one step (Nocedal & Wright 2006, §3.3). Each step solves a
-    :math:`d	imes d` linear system, :math:`O(d^3)` work.
+    :math:`d\times d` linear system, :math:`O(d^3)` work.
 
     Args:
         lr: step multiplier :math:`\eta` (1 is the Newton step), or a schedule.
@@ -156,7 +156,7 @@ class BacktrackingGD:
         L(w - \eta g) \le L(w) - c\,\eta\,\|g\|^2 ,
 
     then step (Nocedal & Wright 2006, Alg. 3.1). It needs no smoothness
-    constant: on a :math:`eta`-smooth loss the accepted step is at least
+    constant: on a :math:`\beta`-smooth loss the accepted step is at least
     ``shrink * 2(1 - c)/β``. The chosen steps are recorded in ``state.lrs``.
 
     Args:

@@ -51,6 +51,14 @@ class DerivationError(AssertionError):
     """A derivation step that SymPy could not verify, or that is false."""
 
 
+def _plain(text: str) -> str:
+    """Machine text (e.g. a SymPy expression) shown verbatim inside Markdown."""
+    text = html.escape(text).replace("\\", "\\\\")
+    for char in "*_`$[]":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
 @dataclass(frozen=True)
 class Check:
     """The record of one checked statement; displays as LaTeX with its verdict."""
@@ -69,7 +77,7 @@ class Check:
     def _repr_markdown_(self) -> str:
         why = f" {html.escape(self.why)}" if self.why else ""
         return (f"$$\n{self.tex}\n$$\n\n{self._badge} "
-                f"<span class=\"optbook-method\">{html.escape(self.method)}.</span>{why}\n")
+                f"<span class=\"optbook-method\">{_plain(self.method)}.</span>{why}\n")
 
     def __repr__(self) -> str:
         verdict = "checked" if self.holds else "false"
@@ -529,7 +537,7 @@ class Chain:
             rel = _RELATIONS[rel]
             rows.append(rf"{rel}\; & {line} && \text{{({k})}}")
             why = f" {html.escape(check.why)}" if check.why else ""
-            notes.append(f"({k}) <span class=\"optbook-method\">{html.escape(check.method)}"
+            notes.append(f"({k}) <span class=\"optbook-method\">{_plain(check.method)}"
                          f".</span>{why}")
         body = " \\\\\n".join(rows)
         badge = '<span class="optbook-verdict optbook-ok">✔ every step checked</span>'
