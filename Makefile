@@ -47,10 +47,11 @@ _build/.optbook-stamp: $(OPTBOOK_SOURCES)
 	rm -rf _build/.jupyter_cache
 	@mkdir -p _build && touch $@
 
-# The pages are rewritten on every build (Sphinx copies CSS and other static files
-# only when it writes pages); execution results are kept in the Jupyter cache.
+# Pages and Sphinx's environment are rebuilt every time (Sphinx copies static files
+# only when it writes pages, and caches parsed .bib files); execution results are
+# kept in the Jupyter cache, so this costs seconds.
 book: $(VENV)/.runtime $(MATHJAX) _build/.optbook-stamp
-	rm -rf _build/html
+	rm -rf _build/html _build/.doctrees
 	OPTBOOK_FRAMES=1 $(BIN)/jupyter-book build . --path-output . -n -W --keep-going
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
 

@@ -93,10 +93,12 @@ def diagnose(answer, expected, *, rtol: float = 1e-6, atol: float = 1e-8) -> str
         return "your answer contains NaN or inf"
     if np.allclose(a, e, rtol=rtol, atol=atol):
         return None
-    for factor, words in ((2.0, "twice"), (0.5, "half"), (-1.0, "minus")):
+    hints = ((2.0, "twice the expected value: check a factor of 2 (e.g. a ½, or 2r)"),
+             (0.5, "half the expected value: check a factor of 2 (e.g. a ½, or 2r)"),
+             (-1.0, "minus the expected value: check a sign"))
+    for factor, hint in hints:
         if np.allclose(a, factor * e, rtol=rtol, atol=atol) and np.any(e != 0):
-            return f"your answer is {words} the expected value: check a factor " \
-                   f"{'of 2 (e.g. the ½, or 2r)' if factor != -1 else 'sign'}"
+            return "your answer is " + hint
     if a.ndim == 2 and np.allclose(a, e.T, rtol=rtol, atol=atol):
         return "your answer is the transpose of the expected one"
     err = float(np.max(np.abs(a - e)))
