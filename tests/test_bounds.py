@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optbook import GD, LeastSquares, LogisticRegression, Newton, Quadratic, run
+from optbook import GD, LeastSquares, LogisticRegression, Newton, Quadratic, bounds, run
 from optbook.bounds import (
     best_step,
     convex_gap_bound,
@@ -517,3 +517,37 @@ def test_iterations_for_tolerance_rejects_a_rate_outside_0_1(rate):
 def test_iterations_for_tolerance_rejects_a_ratio_outside_0_1(ratio):
     with pytest.raises(ValueError, match=r"^ratio\b"):
         iterations_for_tolerance(0.5, ratio)
+
+
+# --------------------------------------------------------------------------
+# gd_contraction
+# --------------------------------------------------------------------------
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 8), st.integers(0, 2**32 - 1))
+def test_gd_contraction_is_below_one_exactly_inside_the_stable_range(d, seed):
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    H = (Q * rng.uniform(0.1, 10.0, d)) @ Q.T
+    H = (H + H.T) / 2
+    two_over = bounds.max_stable_step(H)
+    etas = two_over * np.array([0.01, 0.5, 0.99, 1.0, 1.01])
+    q = bounds.gd_contraction(H, etas)
+    assert q.shape == etas.shape
+    assert np.all(q[:3] < 1) and np.isclose(q[3], 1.0) and q[4] > 1
+    assert np.isclose(bounds.gd_contraction(H, bounds.optimal_fixed_step(H)), bounds.gd_rate(H))
+
+
+def test_gd_contraction_matches_one_step_of_gd_on_the_top_mode():
+    H = np.diag([1.0, 4.0])
+    w0 = np.array([0.0, 1.0])  # on the top eigenvector
+    eta = 0.45
+    w1 = w0 - eta * (H @ w0)
+    assert np.isclose(np.linalg.norm(w1) / np.linalg.norm(w0), bounds.gd_contraction(H, eta))
+
+
+def test_gd_contraction_rejects_bad_input():
+    with pytest.raises(ValueError, match="eta"):
+        bounds.gd_contraction(np.eye(2), np.nan)
+    with pytest.raises(ValueError, match="H"):
+        bounds.gd_contraction(np.array([[1.0, 2.0], [0.0, 1.0]]), 0.1)

@@ -403,3 +403,38 @@ def test_finite_difference_grad_rejects_bad_arguments():
         finite_difference_grad(Rosenbrock(), [0.0, 0.0, 0.0])
     with pytest.raises(ValueError, match=r"^r\b"):
         finite_difference_grad(Rosenbrock(), [0.0, 0.0], r=0.0)
+
+
+# --------------------------------------------------------------------------
+# SymbolicProblem: a loss written in SymPy
+# --------------------------------------------------------------------------
+
+def test_symbolic_problem_reproduces_rosenbrock():
+    import sympy as sp
+
+    from optbook.problems import SymbolicProblem
+
+    x, y = sp.symbols("x y", real=True)
+    p = SymbolicProblem((1 - x) ** 2 + 100 * (y - x**2) ** 2, [x, y])
+    r = Rosenbrock()
+    rng = np.random.default_rng(3)
+    for w in rng.uniform(-2, 2, (5, 2)):
+        v = rng.standard_normal(2)
+        assert np.isclose(p.loss(w), r.loss(w))
+        np.testing.assert_allclose(p.grad(w), r.grad(w), rtol=1e-12)
+        np.testing.assert_allclose(p.hessian(w), r.hessian(w), rtol=1e-12)
+        np.testing.assert_allclose(p.hvp(w, v), r.hvp(w, v), rtol=1e-12)
+
+
+def test_symbolic_problem_rejects_free_parameters_and_bad_symbols():
+    import sympy as sp
+
+    from optbook.problems import SymbolicProblem
+
+    x, a = sp.symbols("x a", real=True)
+    with pytest.raises(ValueError, match="not parameters"):
+        SymbolicProblem(a * x**2, [x])
+    with pytest.raises(ValueError, match="symbols"):
+        SymbolicProblem(x**2, [])
+    with pytest.raises(ValueError, match="w"):
+        SymbolicProblem(x**2, [x]).loss([1.0, 2.0])

@@ -3,7 +3,7 @@
 Modules, one idea each:
 
 * :mod:`optbook.problems` — losses: ``LeastSquares``, ``LogisticRegression``,
-  ``Quadratic``, ``Rosenbrock``;
+  ``Quadratic``, ``Rosenbrock``, and ``SymbolicProblem`` for any SymPy expression;
 * :mod:`optbook.optimizers` — optimisers (``GD``, ``Newton``, ``BacktrackingGD``, ...)
   and ``run``;
 * :mod:`optbook.taylor` — first- and second-order Taylor models;
@@ -17,10 +17,11 @@ Modules, one idea each:
 
 from .exercises import check
 from .optimizers import GD, BacktrackingGD, Newton, Trajectory, run
-from .problems import LeastSquares, LogisticRegression, Quadratic, Rosenbrock
+from .problems import LeastSquares, LogisticRegression, Quadratic, Rosenbrock, SymbolicProblem
 from .taylor import along, taylor_model
 
 __version__ = "0.1.0"
 
 __all__ = ["GD", "BacktrackingGD", "Newton", "LeastSquares", "LogisticRegression", "Quadratic",
-           "Rosenbrock", "Trajectory", "along", "check", "run", "taylor_model"]
+           "Rosenbrock", "SymbolicProblem", "Trajectory", "along", "check", "run",
+           "taylor_model"]

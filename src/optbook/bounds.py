@@ -24,6 +24,7 @@ __all__ = [
     "max_stable_step",
     "optimal_fixed_step",
     "gd_rate",
+    "gd_contraction",
     "descent_lemma_decrease",
     "min_grad_norm_bound",
     "convex_gap_bound",
@@ -100,6 +101,22 @@ def gd_rate(H=None, *, kappa: float | None = None) -> float:
     if k < 1:
         raise ValueError(f"kappa must be >= 1, got {k}")
     return 1.0 if np.isinf(k) else (k - 1) / (k + 1)
+
+
+def gd_contraction(H, eta):
+    r""":math:`q(\eta) = \max_i |1 - \eta\lambda_i(H)|`, the factor by which one gradient
+    step of size :math:`\eta` can shrink :math:`\|w - w^\star\|` on a quadratic with
+    Hessian ``H`` (each eigen-direction is multiplied by :math:`1 - \eta\lambda_i`).
+
+    GD converges from every start iff :math:`q(\eta) < 1`. ``eta`` may be an array:
+    the result then has its shape.
+    """
+    lam = eigenvalues(H)
+    eta = np.asarray(eta, dtype=float)
+    if not np.all(np.isfinite(eta)):
+        raise ValueError("eta must contain only finite numbers")
+    q = np.max(np.abs(1.0 - eta[..., None] * lam), axis=-1)
+    return float(q) if q.ndim == 0 else q
 
 
 def descent_lemma_decrease(beta: float, eta: float) -> float:

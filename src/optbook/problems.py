@@ -20,7 +20,7 @@ import numpy as np
 from ._validate import as_matrix, as_scalar, as_symmetric, as_vector, check_problem
 
 __all__ = ["Problem", "LeastSquares", "LogisticRegression", "Quadratic", "Rosenbrock",
-           "finite_difference_grad"]
+           "SymbolicProblem", "finite_difference_grad"]
 
 
 @runtime_checkable
@@ -305,6 +305,58 @@ class Rosenbrock:
 
     def __repr__(self) -> str:
         return f"Rosenbrock(a={self.a}, b={self.b}, dim={self.dim})"
+
+
+class SymbolicProblem:
+    r"""Any loss written in SymPy, as an optbook problem: bring your own function.
+
+    ``SymbolicProblem(expr, [w1, w2, ...])`` differentiates ``expr`` symbolically
+    once (gradient and Hessian) and turns the three into NumPy functions with
+    ``sympy.lambdify``; ``hvp`` multiplies the Hessian by ``v``. Meant for small
+    ``dim`` (the Hessian has ``dim**2`` expressions).
+
+    Args:
+        expr: a SymPy expression of the symbols.
+        symbols: the parameters :math:`w_1, \dots, w_d`, in order.
+    """
+
+    def __init__(self, expr, symbols):
+        import sympy as sp
+
+        self.symbols = list(symbols)
+        if not self.symbols or not all(isinstance(x, sp.Symbol) for x in self.symbols):
+            raise ValueError("symbols must be a non-empty list of sympy Symbols")
+        self.expr = sp.sympify(expr)
+        unknown = self.expr.free_symbols - set(self.symbols)
+        if unknown:
+            names = sorted(map(str, unknown))
+            raise ValueError(f"expr has symbols that are not parameters: {names}; "
+                             "substitute numbers for them first")
+        self.dim = len(self.symbols)
+        grad = [sp.diff(self.expr, x) for x in self.symbols]
+        hess = [[sp.diff(gi, x) for x in self.symbols] for gi in grad]
+        self._f = sp.lambdify(self.symbols, self.expr, "numpy")
+        self._g = sp.lambdify(self.symbols, grad, "numpy")
+        self._h = sp.lambdify(self.symbols, hess, "numpy")
+
+    @_quiet
+    def loss(self, w) -> float:
+        return float(self._f(*_point(self, w)))
+
+    @_quiet
+    def grad(self, w) -> np.ndarray:
+        return np.array(self._g(*_point(self, w)), dtype=float)
+
+    @_quiet
+    def hessian(self, w) -> np.ndarray:
+        return np.array(self._h(*_point(self, w)), dtype=float).reshape(self.dim, self.dim)
+
+    @_quiet
+    def hvp(self, w, v) -> np.ndarray:
+        return self.hessian(w) @ as_vector(v, "v", dim=self.dim, finite=False)
+
+    def __repr__(self) -> str:
+        return f"SymbolicProblem({self.expr})"
 
 
 def finite_difference_grad(problem, w, *, r: float = 1e-6) -> np.ndarray:
