@@ -220,15 +220,22 @@ class Trajectory:
 
 
 def run(optimizer, problem, w0, steps: int, *, keep_every: int = 1,
-        divergence_threshold: float = 1e8) -> Trajectory:
+        divergence_threshold: float = 1e8, batch_size: int | None = None,
+        replace: bool = False, rng=None) -> Trajectory:
     r"""Apply ``optimizer`` to ``problem`` for ``steps`` steps from ``w0``.
 
     Each step evaluates :math:`g_t = \nabla L(w_t)` and applies
     :math:`w_{t+1} = w_t + \Delta_t` with ``Delta_t = optimizer.update(g_t, ...)``.
+    With ``batch_size=B`` the step uses a mini-batch instead: :math:`B` sample indices
+    drawn uniformly (without replacement unless ``replace``) from ``rng``, the loss
+    :math:`L_{\mathcal B}` of those samples (``problem.subset(idx)``, an unbiased
+    estimate of :math:`L`), its gradient, and the same batch for any extra evaluation
+    the optimiser makes; SGD is ``GD`` run this way.
 
     Args:
         optimizer: an object with ``init`` and ``update`` (:class:`Optimizer`).
-        problem: an object with ``dim``, ``loss``, ``grad`` and ``hvp``.
+        problem: an object with ``dim``, ``loss``, ``grad`` and ``hvp`` (and ``n`` and
+            ``subset(idx)`` for mini-batches).
         w0: starting point, shape ``(problem.dim,)``.
         steps: number of steps, >= 1.
         keep_every: keep every ``keep_every``-th iterate in ``Trajectory.w``
@@ -236,9 +243,12 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int = 1,
         divergence_threshold: the run is declared diverged, and stops, when
             :math:`L(w_t)` is non-finite or exceeds this factor times
             :math:`\max(1, |L(w_0)|)`.
+        batch_size: mini-batch size :math:`B` (``None``: full gradients).
+        replace: draw each batch with replacement.
+        rng: a ``numpy.random.Generator``, required with ``batch_size``.
 
     Returns:
-        A :class:`Trajectory`.
+        A :class:`Trajectory`; its ``loss`` and ``grad_norm`` are always of the full loss.
     """
     if not (callable(getattr(optimizer, "init", None))
             and callable(getattr(optimizer, "update", None))):
@@ -249,6 +259,7 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int = 1,
     steps = as_count(steps, "steps")
     keep_every = as_count(keep_every, "keep_every")
     threshold = as_scalar(divergence_threshold, "divergence_threshold", positive=True)
+    sample = _batch_sampler(problem, batch_size, replace, rng)
 
     kept = np.unique(np.r_[np.arange(0, steps + 1, keep_every), steps])
     W = np.full((kept.size, problem.dim), np.nan)
@@ -268,7 +279,11 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int = 1,
             grad_norm[t] = np.linalg.norm(g)
             if t == steps:
                 break
-            w += optimizer.update(g, state, w, problem)
+            if sample is None:
+                w += optimizer.update(g, state, w, problem)
+            else:
+                batch = problem.subset(sample())
+                w += optimizer.update(batch.grad(w), state, w, batch)
             loss[t + 1] = problem.loss(w)
             if not (np.isfinite(loss[t + 1]) and abs(loss[t + 1]) <= limit
                     and np.all(np.isfinite(w))):
@@ -279,3 +294,21 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int = 1,
                 break
     return Trajectory(w=W, loss=loss, grad_norm=grad_norm, t=kept,
                       diverged=diverged_at is not None, diverged_at=diverged_at)
+
+
+def _batch_sampler(problem, batch_size, replace, rng):
+    """A function drawing one mini-batch of indices, or None for full gradients."""
+    if batch_size is None:
+        return None
+    n = getattr(problem, "n", None)
+    if not (isinstance(n, int | np.integer) and callable(getattr(problem, "subset", None))):
+        raise ValueError(f"mini-batches need a problem with n samples and subset(idx); "
+                         f"{type(problem).__name__} has neither")
+    B = as_count(batch_size, "batch_size")
+    if B > n and not replace:
+        raise ValueError(f"batch_size must be <= n = {n} without replacement, got {B}")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError("rng must be a numpy.random.Generator (np.random.default_rng(seed)) "
+                         "when batch_size is given, so that the batches are reproducible")
+    replace = bool(replace)
+    return lambda: rng.choice(n, size=B, replace=replace)

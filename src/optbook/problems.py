@@ -72,12 +72,24 @@ class LeastSquares:
     Args:
         Phi: features, shape ``(d, n)``.
         y: targets, shape ``(n,)``.
+        weight: a factor multiplying the loss (and its derivatives); :meth:`subset`
+            uses it to make a mini-batch loss an unbiased estimate of the full one.
     """
 
-    def __init__(self, Phi, y):
+    def __init__(self, Phi, y, *, weight: float = 1.0):
         self.Phi = as_matrix(Phi, "Phi")
         self.dim, self.n = self.Phi.shape
         self.y = as_vector(y, "y", dim=self.n)
+        self.weight = as_scalar(weight, "weight", positive=True)
+
+    def subset(self, idx) -> LeastSquares:
+        r"""The loss on the samples ``idx`` (a mini-batch :math:`\mathcal B` of size
+        :math:`B`), scaled by :math:`n/B` so that its expectation over uniformly drawn
+        batches is the full loss:
+        :math:`\frac{n}{B}\cdot\tfrac12\sum_{i\in\mathcal B}(\phi_i^\top w - y_i)^2`."""
+        idx = _sample_index(idx, self.n)
+        return LeastSquares(self.Phi[:, idx], self.y[idx],
+                            weight=self.weight * self.n / idx.size)
 
     @_quiet
     def residual(self, w) -> np.ndarray:
@@ -87,28 +99,29 @@ class LeastSquares:
     @_quiet
     def loss(self, w) -> float:
         r = self.residual(w)
-        return 0.5 * float(r @ r)
+        return 0.5 * self.weight * float(r @ r)
 
     @_quiet
     def grad(self, w) -> np.ndarray:
-        return self.Phi @ self.residual(w)
+        return self.weight * (self.Phi @ self.residual(w))
 
     @_quiet
     def hessian(self, w=None) -> np.ndarray:
         """:math:`H = \\Phi\\Phi^\\top` (the same at every ``w``)."""
         if w is not None:
             _point(self, w)
-        return self.Phi @ self.Phi.T
+        return self.weight * (self.Phi @ self.Phi.T)
 
     @_quiet
     def hvp(self, w, v) -> np.ndarray:
         """:math:`Hv = \\Phi(\\Phi^\\top v)`, without forming ``H``."""
         _point(self, w)
-        return self.Phi @ (self.Phi.T @ as_vector(v, "v", dim=self.dim, finite=False))
+        v = as_vector(v, "v", dim=self.dim, finite=False)
+        return self.weight * (self.Phi @ (self.Phi.T @ v))
 
     def kernel(self) -> np.ndarray:
-        """The kernel matrix :math:`K = \\Phi^\\top\\Phi`, shape ``(n, n)``."""
-        return self.Phi.T @ self.Phi
+        """The kernel matrix :math:`K = \\Phi^\\top\\Phi`, shape ``(n, n)`` (times ``weight``)."""
+        return self.weight * (self.Phi.T @ self.Phi)
 
     def __repr__(self) -> str:
         return f"LeastSquares(d={self.dim}, n={self.n})"
@@ -129,12 +142,19 @@ class LogisticRegression:
     (:meth:`smoothness`), everywhere. On separable data it has no minimiser.
     """
 
-    def __init__(self, Phi, y):
+    def __init__(self, Phi, y, *, weight: float = 1.0):
         self.Phi = as_matrix(Phi, "Phi")
         self.dim, self.n = self.Phi.shape
         self.y = as_vector(y, "y", dim=self.n)
         if not np.all(np.isin(self.y, (-1.0, 1.0))):
             raise ValueError("y must contain only the labels -1 and +1")
+        self.weight = as_scalar(weight, "weight", positive=True)
+
+    def subset(self, idx) -> LogisticRegression:
+        """The loss on the samples ``idx``, scaled by ``n / len(idx)`` (unbiased)."""
+        idx = _sample_index(idx, self.n)
+        return LogisticRegression(self.Phi[:, idx], self.y[idx],
+                                  weight=self.weight * self.n / idx.size)
 
     def _margins(self, w) -> np.ndarray:
         r"""The margins :math:`z = y \odot \Phi^\top w`. Scaling ``w`` by its largest
@@ -147,31 +167,42 @@ class LogisticRegression:
 
     @_quiet
     def loss(self, w) -> float:
-        return float(np.sum(np.logaddexp(0.0, -self._margins(w))))
+        return self.weight * float(np.sum(np.logaddexp(0.0, -self._margins(w))))
 
     @_quiet
     def grad(self, w) -> np.ndarray:
         z = self._margins(w)
-        return -self.Phi @ (self.y * _sigmoid(-z))
+        return -self.weight * (self.Phi @ (self.y * _sigmoid(-z)))
 
     @_quiet
     def hessian(self, w) -> np.ndarray:
         s = _sigmoid(self._margins(w))
-        return (self.Phi * (s * (1 - s))) @ self.Phi.T
+        return self.weight * ((self.Phi * (s * (1 - s))) @ self.Phi.T)
 
     @_quiet
     def hvp(self, w, v) -> np.ndarray:
         s = _sigmoid(self._margins(w))
         v = as_vector(v, "v", dim=self.dim, finite=False)
-        return self.Phi @ (s * (1 - s) * (self.Phi.T @ v))
+        return self.weight * (self.Phi @ (s * (1 - s) * (self.Phi.T @ v)))
 
     def smoothness(self) -> float:
         r""":math:`\beta = \lambda_{\max}(\Phi\Phi^\top)/4`, a global bound on
         :math:`\lambda_{\max}(\nabla^2 L(w))`."""
-        return float(np.linalg.eigvalsh(self.Phi @ self.Phi.T)[-1] / 4)
+        return self.weight * float(np.linalg.eigvalsh(self.Phi @ self.Phi.T)[-1] / 4)
 
     def __repr__(self) -> str:
         return f"LogisticRegression(d={self.dim}, n={self.n})"
+
+
+def _sample_index(idx, n: int) -> np.ndarray:
+    """Check a mini-batch: a non-empty 1-D array of sample indices in ``[0, n)``."""
+    idx = np.asarray(idx)
+    if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"idx must be a non-empty 1-D array of integer sample indices, "
+                         f"got {idx!r}")
+    if idx.min() < 0 or idx.max() >= n:
+        raise ValueError(f"idx must lie in [0, {n}), got values from {idx.min()} to {idx.max()}")
+    return idx
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
