@@ -8,6 +8,8 @@ Modules, one idea each:
   and ``run``;
 * :mod:`optbook.taylor` — first- and second-order Taylor models;
 * :mod:`optbook.spectral` — eigenvalues and the condition number of a Hessian;
+* :mod:`optbook.hessian` — matrix-free: power iteration, Hutchinson trace and diagonal;
+* :mod:`optbook.networks` — a two-layer network (``TwoLayerNet``) and a toy regression set;
 * :mod:`optbook.bounds` — the step-size bounds and convergence rates;
 * :mod:`optbook.symbolic` — checked SymPy derivations;
 * :mod:`optbook.sliders` — slider figures, live in Jupyter and static on the website;
@@ -16,6 +18,7 @@ Modules, one idea each:
 """
 
 from .exercises import check
+from .networks import TwoLayerNet, toy_regression
 from .optimizers import GD, BacktrackingGD, Newton, Trajectory, run
 from .problems import LeastSquares, LogisticRegression, Quadratic, Rosenbrock, SymbolicProblem
 from .taylor import along, taylor_model
@@ -23,5 +26,5 @@ from .taylor import along, taylor_model
 __version__ = "0.1.0"
 
 __all__ = ["GD", "BacktrackingGD", "Newton", "LeastSquares", "LogisticRegression", "Quadratic",
-           "Rosenbrock", "SymbolicProblem", "Trajectory", "along", "check", "run",
-           "taylor_model"]
+           "Rosenbrock", "SymbolicProblem", "Trajectory", "TwoLayerNet", "along", "check", "run",
+           "taylor_model", "toy_regression"]
