@@ -195,10 +195,15 @@ def test_backtracking_never_accepts_less_than_the_floor(d, n, seed, lr0_ratio, s
     beta = problem.smoothness()
     search = BacktrackingGD(lr0=lr0_ratio / beta, shrink=shrink, c=c)
     state, w = search.init(None), rng.normal(scale=2.0, size=d)
-    for _ in range(5):
-        w = w + search.update(problem.grad(w), state, w, problem)
     floor = min(search.lr0, 2 * shrink * (1 - c) / beta)
-    assert min(state.lrs) >= floor * (1 - 1e-12)
+    for _ in range(5):
+        g = problem.grad(w)
+        # Near the minimum the sufficient decrease c·η·‖g‖² drowns in the round-off of L,
+        # and the bound (exact arithmetic) no longer applies to floating point.
+        if c * floor * (g @ g) < 1e-9 * max(1.0, problem.loss(w)):
+            break
+        w = w + search.update(g, state, w, problem)
+    assert not state.lrs or min(state.lrs) >= floor * (1 - 1e-12)
 
 
 def test_the_best_guaranteed_step_is_one_over_beta():

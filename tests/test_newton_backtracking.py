@@ -208,6 +208,8 @@ def check_backtracking_trajectory(opt, problem, traj):
     for t in range(traj.w.shape[0] - 1):
         w, w_next = traj.w[t], traj.w[t + 1]
         g = problem.grad(w)
+        if opt.c * trials[0] * float(g @ g) < 1e-9 * max(1.0, abs(traj.loss[t])):
+            break  # converged: the sufficient decrease is below the round-off of L
         passing = [k for k, eta in enumerate(trials) if armijo(problem, w, g, eta, opt.c)]
         assert passing, t  # the tests stay clear of max_trials rejections
         eta = trials[passing[0]]
