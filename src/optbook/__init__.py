@@ -4,8 +4,9 @@ Modules, one idea each:
 
 * :mod:`optbook.problems` — losses: ``LeastSquares``, ``LogisticRegression``,
   ``Quadratic``, ``Rosenbrock``, and ``SymbolicProblem`` for any SymPy expression;
-* :mod:`optbook.optimizers` — optimisers (``GD``, ``Newton``, ``BacktrackingGD``, ...)
-  and ``run``;
+* :mod:`optbook.optimizers` — optimisers (``GD``, ``Newton``, ``BacktrackingGD``,
+  ``Momentum``, ``Nesterov``, ``Adagrad``, ``RMSProp``, ``Adam``) and ``run`` (full batch or SGD);
+* :mod:`optbook.schedules` — learning-rate schedules (functions of the step number);
 * :mod:`optbook.taylor` — first- and second-order Taylor models;
 * :mod:`optbook.spectral` — eigenvalues and the condition number of a Hessian;
 * :mod:`optbook.hessian` — matrix-free: power iteration, Hutchinson trace and diagonal;
@@ -19,12 +20,25 @@ Modules, one idea each:
 
 from .exercises import check
 from .networks import TwoLayerNet, toy_regression
-from .optimizers import GD, BacktrackingGD, Newton, Trajectory, run
+from .optimizers import (
+                         GD,
+                         Adagrad,
+                         Adam,
+                         BacktrackingGD,
+                         Momentum,
+                         Nesterov,
+                         Newton,
+                         RMSProp,
+                         Trajectory,
+                         run,
+)
 from .problems import LeastSquares, LogisticRegression, Quadratic, Rosenbrock, SymbolicProblem
 from .taylor import along, taylor_model
 
 __version__ = "0.1.0"
 
-__all__ = ["GD", "BacktrackingGD", "Newton", "LeastSquares", "LogisticRegression", "Quadratic",
-           "Rosenbrock", "SymbolicProblem", "Trajectory", "TwoLayerNet", "along", "check", "run",
-           "taylor_model", "toy_regression"]
+__all__ = [
+    "GD", "Adagrad", "Adam", "BacktrackingGD", "Momentum", "Nesterov", "Newton", "RMSProp",
+    "LeastSquares", "LogisticRegression", "Quadratic", "Rosenbrock", "SymbolicProblem",
+    "Trajectory", "TwoLayerNet", "along", "check", "run", "taylor_model", "toy_regression",
+]

@@ -27,7 +27,8 @@ import numpy as np
 
 from ._validate import as_count, as_scalar, as_vector, check_problem
 
-__all__ = ["Optimizer", "Trajectory", "GD", "Newton", "BacktrackingGD", "run", "learning_rate"]
+__all__ = ["Optimizer", "Trajectory", "GD", "Newton", "BacktrackingGD", "Momentum", "Nesterov",
+           "Adagrad", "RMSProp", "Adam", "run", "learning_rate"]
 
 
 class Optimizer(Protocol):
@@ -188,6 +189,246 @@ class BacktrackingGD:
 
     def __repr__(self) -> str:
         return f"BacktrackingGD(lr0={self.lr0}, shrink={self.shrink}, c={self.c})"
+
+
+def _check_beta(x, name: str) -> float:
+    """A momentum or averaging coefficient in [0, 1)."""
+    return as_scalar(x, name, nonnegative=True, below=1.0)
+
+
+@dataclass
+class MomentState:
+    """State of a one-moment optimiser: the step count and one array (in place)."""
+
+    t: int
+    buf: np.ndarray
+
+
+class Momentum:
+    r"""Heavy-ball momentum (Polyak 1964), in PyTorch's form.
+
+    .. math::
+        b_t = \gamma\, b_{t-1} + g_t \quad (b_0 = g_0), \qquad
+        w_{t+1} = w_t - \eta_t\, b_t .
+
+    This is ``torch.optim.SGD(lr=η, momentum=γ, dampening=0)``: the buffer is
+    the gradient itself at the first step. It equals the classical heavy ball
+    :math:`w_{t+1} = w_t - \eta g_t + \gamma (w_t - w_{t-1})` with a constant
+    step; the EMA form :math:`v = \gamma v + (1-\gamma) g` corresponds to
+    :math:`\eta (1-\gamma)`. With :math:`\gamma = 0` it is :class:`GD`.
+
+    Args:
+        lr: step size :math:`\eta > 0`, or a schedule ``t -> eta_t``.
+        gamma: momentum :math:`\gamma \in [0, 1)`.
+    """
+
+    def __init__(self, lr, gamma: float = 0.9):
+        self.lr = _check_lr(lr)
+        self.gamma = _check_beta(gamma, "gamma")
+
+    def init(self, w) -> MomentState:
+        return MomentState(t=0, buf=np.zeros(np.shape(w), dtype=float))
+
+    def update(self, g, state: MomentState, w, problem) -> np.ndarray:
+        eta = learning_rate(self.lr, state.t)
+        state.t += 1
+        b = state.buf
+        b *= self.gamma  # b = 0 at t = 0, so the first buffer is g exactly
+        b += g
+        return -eta * b
+
+    def __repr__(self) -> str:
+        return f"Momentum(lr={self.lr!r}, gamma={self.gamma})"
+
+
+class Nesterov:
+    r"""Nesterov's accelerated gradient, in PyTorch's form.
+
+    .. math::
+        b_t = \gamma\, b_{t-1} + g_t \quad (b_0 = g_0), \qquad
+        w_{t+1} = w_t - \eta_t\,(g_t + \gamma\, b_t) .
+
+    This is ``torch.optim.SGD(lr=η, momentum=γ, dampening=0, nesterov=True)``.
+    It is the form of Sutskever et al. (2013),
+    :math:`v_{t+1} = \gamma v_t - \eta \nabla L(w_t + \gamma v_t)`, after the
+    change of variable :math:`w \leftarrow w + \gamma v`: the iterates here are
+    the look-ahead points, where the gradient is evaluated. With
+    :math:`\gamma = 0` it is :class:`GD`.
+
+    Args:
+        lr: step size :math:`\eta > 0`, or a schedule ``t -> eta_t``.
+        gamma: momentum :math:`\gamma \in [0, 1)`.
+    """
+
+    def __init__(self, lr, gamma: float = 0.9):
+        self.lr = _check_lr(lr)
+        self.gamma = _check_beta(gamma, "gamma")
+
+    def init(self, w) -> MomentState:
+        return MomentState(t=0, buf=np.zeros(np.shape(w), dtype=float))
+
+    def update(self, g, state: MomentState, w, problem) -> np.ndarray:
+        eta = learning_rate(self.lr, state.t)
+        state.t += 1
+        b = state.buf
+        b *= self.gamma
+        b += g
+        delta = self.gamma * b
+        delta += g
+        delta *= -eta
+        return delta
+
+    def __repr__(self) -> str:
+        return f"Nesterov(lr={self.lr!r}, gamma={self.gamma})"
+
+
+class Adagrad:
+    r"""Adagrad (Duchi, Hazan & Singer 2011), diagonal form, as PyTorch implements it.
+
+    .. math::
+        G_t = G_{t-1} + g_t \odot g_t \quad (G_{-1} = 0), \qquad
+        w_{t+1} = w_t - \eta_t\, \frac{g_t}{\sqrt{G_t} + \varepsilon} .
+
+    This is ``torch.optim.Adagrad(lr=η, lr_decay=0, initial_accumulator_value=0,
+    eps=ε)``. :math:`G` is a sum of squared gradients (a second *moment*, not a
+    second derivative).
+
+    Args:
+        lr: step size :math:`\eta > 0`, or a schedule ``t -> eta_t``.
+        eps: :math:`\varepsilon > 0`, added outside the square root.
+    """
+
+    def __init__(self, lr, eps: float = 1e-10):
+        self.lr = _check_lr(lr)
+        self.eps = as_scalar(eps, "eps", positive=True)
+
+    def init(self, w) -> MomentState:
+        return MomentState(t=0, buf=np.zeros(np.shape(w), dtype=float))
+
+    def update(self, g, state: MomentState, w, problem) -> np.ndarray:
+        eta = learning_rate(self.lr, state.t)
+        state.t += 1
+        G = state.buf
+        G += g * g
+        denom = np.sqrt(G)
+        denom += self.eps
+        np.divide(g, denom, out=denom)
+        denom *= -eta
+        return denom
+
+    def __repr__(self) -> str:
+        return f"Adagrad(lr={self.lr!r}, eps={self.eps})"
+
+
+class RMSProp:
+    r"""RMSProp (Tieleman & Hinton 2012, Lecture 6.5), as PyTorch implements it.
+
+    .. math::
+        v_t = \beta_2 v_{t-1} + (1-\beta_2)\, g_t \odot g_t \quad (v_{-1} = 0), \qquad
+        w_{t+1} = w_t - \eta_t\, \frac{g_t}{\sqrt{v_t} + \varepsilon} .
+
+    This is ``torch.optim.RMSprop(lr=η, alpha=β₂, eps=ε, centered=False,
+    momentum=0)``. There is no bias correction: with :math:`v_{-1}=0` the early
+    :math:`v_t` are small and the first steps large (about
+    :math:`\eta/\sqrt{1-\beta_2}` per coordinate); compare :class:`Adam`.
+
+    Args:
+        lr: step size :math:`\eta > 0`, or a schedule ``t -> eta_t``.
+        beta2: averaging coefficient :math:`\beta_2 \in [0, 1)` (torch's ``alpha``).
+        eps: :math:`\varepsilon > 0`, added outside the square root.
+    """
+
+    def __init__(self, lr, beta2: float = 0.99, eps: float = 1e-8):
+        self.lr = _check_lr(lr)
+        self.beta2 = _check_beta(beta2, "beta2")
+        self.eps = as_scalar(eps, "eps", positive=True)
+
+    def init(self, w) -> MomentState:
+        return MomentState(t=0, buf=np.zeros(np.shape(w), dtype=float))
+
+    def update(self, g, state: MomentState, w, problem) -> np.ndarray:
+        eta = learning_rate(self.lr, state.t)
+        state.t += 1
+        v = state.buf
+        v *= self.beta2
+        v += (1.0 - self.beta2) * (g * g)
+        denom = np.sqrt(v)
+        denom += self.eps
+        np.divide(g, denom, out=denom)
+        denom *= -eta
+        return denom
+
+    def __repr__(self) -> str:
+        return f"RMSProp(lr={self.lr!r}, beta2={self.beta2}, eps={self.eps})"
+
+
+@dataclass
+class AdamState:
+    """State of :class:`Adam`: the step count and the two moments (in place)."""
+
+    t: int
+    m: np.ndarray
+    v: np.ndarray
+
+
+class Adam:
+    r"""Adam (Kingma & Ba 2015, Algorithm 1), as PyTorch implements it.
+
+    With the step number :math:`t = 1, 2, \dots` in the bias corrections,
+
+    .. math::
+        m_t &= \beta_1 m_{t-1} + (1-\beta_1)\, g_t, \qquad
+        v_t = \beta_2 v_{t-1} + (1-\beta_2)\, g_t \odot g_t, \\
+        \hat m_t &= \frac{m_t}{1-\beta_1^t}, \qquad
+        \hat v_t = \frac{v_t}{1-\beta_2^t}, \qquad
+        w_{t+1} = w_t - \eta_t\, \frac{\hat m_t}{\sqrt{\hat v_t} + \varepsilon} ,
+
+    with :math:`m_0 = v_0 = 0` and :math:`\varepsilon` outside the square root.
+    This is ``torch.optim.Adam(lr=η, betas=(β₁, β₂), eps=ε, weight_decay=0,
+    amsgrad=False)``, computed in the same order (``denom = sqrt(v)/sqrt(1-β₂ᵗ) + ε``,
+    step size ``η/(1-β₁ᵗ)``). The first step is
+    :math:`-\eta\, g/(|g| + \varepsilon) \approx -\eta\,\mathrm{sign}(g)`: scale
+    invariant, not Newton-like. (The learning-rate schedule is indexed from
+    ``t = 0`` like every optimiser here.)
+
+    Args:
+        lr: step size :math:`\eta > 0` (default 1e-3), or a schedule ``t -> eta_t``.
+        beta1: first-moment coefficient :math:`\beta_1 \in [0, 1)`.
+        beta2: second-moment coefficient :math:`\beta_2 \in [0, 1)`.
+        eps: :math:`\varepsilon > 0`.
+    """
+
+    def __init__(self, lr=1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8):
+        self.lr = _check_lr(lr)
+        self.beta1 = _check_beta(beta1, "beta1")
+        self.beta2 = _check_beta(beta2, "beta2")
+        self.eps = as_scalar(eps, "eps", positive=True)
+
+    def init(self, w) -> AdamState:
+        shape = np.shape(w)
+        return AdamState(t=0, m=np.zeros(shape, dtype=float), v=np.zeros(shape, dtype=float))
+
+    def update(self, g, state: AdamState, w, problem) -> np.ndarray:
+        eta = learning_rate(self.lr, state.t)
+        state.t += 1
+        t, m, v = state.t, state.m, state.v
+        m *= self.beta1
+        m += (1.0 - self.beta1) * g
+        v *= self.beta2
+        v += (1.0 - self.beta2) * (g * g)
+        bc1 = 1.0 - self.beta1 ** t
+        bc2_sqrt = np.sqrt(1.0 - self.beta2 ** t)
+        denom = np.sqrt(v)
+        denom /= bc2_sqrt
+        denom += self.eps
+        np.divide(m, denom, out=denom)
+        denom *= -eta / bc1
+        return denom
+
+    def __repr__(self) -> str:
+        return (f"Adam(lr={self.lr!r}, beta1={self.beta1}, beta2={self.beta2}, "
+                f"eps={self.eps})")
 
 
 @dataclass
