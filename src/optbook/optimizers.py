@@ -229,19 +229,24 @@ class Momentum:
     def init(self, w) -> MomentState:
         return MomentState(t=0, buf=np.zeros(np.shape(w), dtype=float))
 
-    def update(self, g, state: MomentState, w, problem) -> np.ndarray:
+    def _advance(self, g, state: MomentState):
+        """Update the buffer in place, b ← γb + g; return (η_t, b)."""
         eta = learning_rate(self.lr, state.t)
         state.t += 1
         b = state.buf
         b *= self.gamma  # b = 0 at t = 0, so the first buffer is g exactly
         b += g
+        return eta, b
+
+    def update(self, g, state: MomentState, w, problem) -> np.ndarray:
+        eta, b = self._advance(g, state)
         return -eta * b
 
     def __repr__(self) -> str:
-        return f"Momentum(lr={self.lr!r}, gamma={self.gamma})"
+        return f"{type(self).__name__}(lr={self.lr!r}, gamma={self.gamma})"
 
 
-class Nesterov:
+class Nesterov(Momentum):
     r"""Nesterov's accelerated gradient, in PyTorch's form.
 
     .. math::
@@ -260,26 +265,9 @@ class Nesterov:
         gamma: momentum :math:`\gamma \in [0, 1)`.
     """
 
-    def __init__(self, lr, gamma: float = 0.9):
-        self.lr = _check_lr(lr)
-        self.gamma = _check_beta(gamma, "gamma")
-
-    def init(self, w) -> MomentState:
-        return MomentState(t=0, buf=np.zeros(np.shape(w), dtype=float))
-
     def update(self, g, state: MomentState, w, problem) -> np.ndarray:
-        eta = learning_rate(self.lr, state.t)
-        state.t += 1
-        b = state.buf
-        b *= self.gamma
-        b += g
-        delta = self.gamma * b
-        delta += g
-        delta *= -eta
-        return delta
-
-    def __repr__(self) -> str:
-        return f"Nesterov(lr={self.lr!r}, gamma={self.gamma})"
+        eta, b = self._advance(g, state)
+        return -eta * (g + self.gamma * b)
 
 
 class Adagrad:
