@@ -14,6 +14,9 @@ one Hessian-vector product and :math:`O(d)` memory, so the tools run at
 
 with :math:`z` a Rademacher vector (independent entries :math:`\pm1`, each
 with probability :math:`1/2`), so that :math:`\mathbb{E}[zz^\top] = I`.
+
+A problem with only a gradient gets a Hessian-vector product from two gradients,
+:func:`finite_difference_hvp`, and :func:`with_fd_hvp` attaches it to the problem.
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_count, as_scalar
+from ._validate import as_count, as_scalar, as_vector
 
 __all__ = ["EigenEstimate", "TraceEstimate", "top_eigenvalue", "smallest_eigenvalue",
-           "hutchinson_trace", "hutchinson_diagonal"]
+           "hutchinson_trace", "hutchinson_diagonal", "finite_difference_hvp", "with_fd_hvp"]
 
 HVP = Callable[[np.ndarray], np.ndarray]
 
@@ -342,3 +345,128 @@ def hutchinson_diagonal(hvp: HVP, dim: int, *, n_samples: int,
         z = _rademacher(rng, dim)
         total += z * _apply(hvp, z)
     return total / n_samples
+
+
+# --------------------------------------------------------------------------
+# Finite-difference Hessian-vector products
+# --------------------------------------------------------------------------
+
+_SCHEMES = ("central", "forward")
+
+
+def _default_step(w: np.ndarray, v: np.ndarray, scheme: str) -> float:
+    r"""The step :math:`r` that balances truncation and round-off error.
+
+    The perturbation :math:`rv` has norm :math:`\epsilon_{\rm mach}^{1/3}(1 + \|w\|)`
+    (central) or :math:`\epsilon_{\rm mach}^{1/2}(1 + \|w\|)` (forward): the classical
+    optimum for a difference of :math:`O(r^2)` (resp. :math:`O(r)`) truncation error and
+    :math:`O(\epsilon_{\rm mach}/r)` round-off (Nocedal & Wright 2006, §8.1).
+    """
+    eps = np.finfo(float).eps
+    power = 1.0 / 3.0 if scheme == "central" else 0.5
+    return eps**power * (1.0 + float(np.linalg.norm(w))) / float(np.linalg.norm(v))
+
+
+def finite_difference_hvp(grad, w, v, *, r: float | None = None,
+                          scheme: str = "central") -> np.ndarray:
+    r"""The Hessian-vector product :math:`Hv` from two gradients (Pearlmutter 1994, §2).
+
+    .. math::
+        \text{central:}\quad Hv \approx \frac{\nabla L(w + rv) - \nabla L(w - rv)}{2r}
+        \quad\text{error } \tfrac{r^2}{6}\,\nabla^3 L[v, v, v\,\cdot] + O(r^4),
+
+    .. math::
+        \text{forward:}\quad Hv \approx \frac{\nabla L(w + rv) - \nabla L(w)}{r}
+        \quad\text{error } \tfrac{r}{2}\,\nabla^3 L[v, v\,\cdot] + O(r^2),
+
+    by Taylor's theorem applied to :math:`\nabla L` along :math:`v`; the round-off error
+    of either is about :math:`\epsilon_{\rm mach}\|\nabla L\|/r`. Exact (up to round-off)
+    for a quadratic, whose third derivative is zero.
+
+    Args:
+        grad: the gradient, a function ``w -> ∇L(w)`` (e.g. ``problem.grad``).
+        w: the point, shape ``(d,)``.
+        v: the direction, shape ``(d,)``; ``v = 0`` gives ``0`` without a gradient call.
+        r: the difference step :math:`r > 0`; by default
+            :math:`\epsilon_{\rm mach}^{1/3}(1+\|w\|)/\|v\|` (central) or
+            :math:`\epsilon_{\rm mach}^{1/2}(1+\|w\|)/\|v\|` (forward), which balances
+            truncation against round-off.
+        scheme: ``"central"`` (two gradients, :math:`O(r^2)`) or ``"forward"``
+            (two gradients, one at ``w``, which a caller may already have; :math:`O(r)`).
+
+    Returns:
+        The estimate of :math:`Hv`, shape ``(d,)``.
+    """
+    if not callable(grad):
+        raise ValueError(f"grad must be a function w -> gradient (a callable), "
+                         f"got {type(grad).__name__}")
+    w = as_vector(w, "w")
+    v = as_vector(v, "v", dim=w.size)
+    if scheme not in _SCHEMES:
+        raise ValueError(f"scheme must be 'central' or 'forward', got {scheme!r}")
+    if not np.any(v):
+        return np.zeros_like(w)
+    r = _default_step(w, v, scheme) if r is None else as_scalar(r, "r", positive=True)
+    rv = r * v
+    g_plus = np.asarray(grad(w + rv), dtype=float)
+    g_minus = np.asarray(grad(w - rv) if scheme == "central" else grad(w), dtype=float)
+    out = g_plus - g_minus
+    out /= 2.0 * r if scheme == "central" else r
+    return out
+
+
+class _FiniteDifferenceHVP:
+    """A problem whose ``hvp`` is a finite difference of its ``grad`` (see :func:`with_fd_hvp`)."""
+
+    def __init__(self, problem, r, scheme):
+        self.problem, self.r, self.scheme = problem, r, scheme
+        self.dim = problem.dim
+
+    def loss(self, w):
+        return self.problem.loss(w)
+
+    def grad(self, w):
+        return self.problem.grad(w)
+
+    def hvp(self, w, v):
+        return finite_difference_hvp(self.problem.grad, w, v, r=self.r, scheme=self.scheme)
+
+    def __getattr__(self, name):
+        # Called only for attributes not defined here: n, hessian, init, ... of the problem.
+        if name == "problem":  # not yet set (e.g. during unpickling)
+            raise AttributeError(name)
+        attr = getattr(self.problem, name)
+        if name == "subset" and callable(attr):
+            return lambda idx: _FiniteDifferenceHVP(attr(idx), self.r, self.scheme)
+        return attr
+
+    def __repr__(self) -> str:
+        return f"with_fd_hvp({self.problem!r}, r={self.r!r}, scheme={self.scheme!r})"
+
+
+def with_fd_hvp(problem, r: float | None = None, *, scheme: str = "central"):
+    r"""``problem`` with ``hvp(w, v)`` computed by :func:`finite_difference_hvp` from its ``grad``.
+
+    The problem needs only ``dim``, ``loss`` and ``grad``; every other attribute
+    (``n``, ``hessian``, ...) is passed through, and ``subset(idx)``, if the problem has
+    it, returns the mini-batch problem wrapped the same way, so mini-batch runs, the
+    matrix-free tools of this module and Hessian-based optimisers (AdaHessian) all apply.
+    An ``hvp`` the problem already has is replaced (useful to compare the two).
+
+    Args:
+        problem: an object with an integer ``dim``, ``loss(w)`` and ``grad(w)``.
+        r: the difference step (``None``: the default of :func:`finite_difference_hvp`).
+        scheme: ``"central"`` or ``"forward"``.
+    """
+    missing = [m for m in ("loss", "grad") if not callable(getattr(problem, m, None))]
+    dim = getattr(problem, "dim", None)
+    bad_dim = isinstance(dim, bool) or not isinstance(dim, int | np.integer)
+    if missing or bad_dim:
+        what = ", ".join(missing + (["an integer dim"] if bad_dim else []))
+        raise ValueError(f"problem must provide loss(w), grad(w) and an integer dim; "
+                         f"{type(problem).__name__} lacks {what}")
+    if r is not None:
+        r = as_scalar(r, "r", positive=True)
+    if scheme not in _SCHEMES:
+        raise ValueError(f"scheme must be 'central' or 'forward', got {scheme!r}")
+    return _FiniteDifferenceHVP(problem, r, scheme)

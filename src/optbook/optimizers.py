@@ -3,7 +3,9 @@ r"""Optimisers as small objects, and :func:`run`, which applies one to a problem
 An optimiser is built from its hyperparameters and has two methods, in the
 style of optax's gradient transformations (init/update):
 
-* ``init(w) -> state``: the optimiser's memory (step count, moments, ...);
+* ``init(w) -> state``: the optimiser's memory (step count, moments, ...); an
+  optimiser that draws random numbers takes ``init(w, rng=...)`` and :func:`run`
+  passes its ``rng`` (:func:`init_state`);
 * ``update(g, state, w, problem) -> delta``: the step :math:`\Delta`, so that
   :math:`w_{t+1} = w_t + \Delta`. It may update ``state`` in place, and may
   call ``problem.grad`` or ``problem.hvp`` again: that is how methods needing
@@ -20,6 +22,7 @@ of the step number ``t = 0, 1, ...`` (see ``optbook.schedules``).
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -28,7 +31,7 @@ import numpy as np
 from ._validate import as_count, as_scalar, as_vector, check_problem
 
 __all__ = ["Optimizer", "Trajectory", "GD", "Newton", "BacktrackingGD", "Momentum", "Nesterov",
-           "Adagrad", "RMSProp", "Adam", "run", "learning_rate"]
+           "Adagrad", "RMSProp", "Adam", "run", "learning_rate", "init_state"]
 
 
 class Optimizer(Protocol):
@@ -474,7 +477,10 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int = 1,
             :math:`\max(1, |L(w_0)|)`.
         batch_size: mini-batch size :math:`B` (``None``: full gradients).
         replace: draw each batch with replacement.
-        rng: a ``numpy.random.Generator``, required with ``batch_size``.
+        rng: a ``numpy.random.Generator``, required with ``batch_size`` and by optimisers
+            with random estimates (AdaHessian's probes): it is handed to
+            ``optimizer.init(w, rng=rng)`` when ``init`` takes an ``rng`` keyword
+            (:func:`init_state`), so a run is reproducible from one seed.
 
     Returns:
         A :class:`Trajectory`; its ``loss`` and ``grad_norm`` are always of the full loss.
@@ -489,6 +495,7 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int = 1,
     keep_every = as_count(keep_every, "keep_every")
     threshold = as_scalar(divergence_threshold, "divergence_threshold", positive=True)
     sample = _batch_sampler(problem, batch_size, replace, rng)
+    state = init_state(optimizer, w, rng)
 
     kept = np.unique(np.r_[np.arange(0, steps + 1, keep_every), steps])
     W = np.full((kept.size, problem.dim), np.nan)
@@ -496,7 +503,6 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int = 1,
     grad_norm = np.full(steps + 1, np.nan)
     row = 0
     diverged_at = None
-    state = optimizer.init(w)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         loss[0] = problem.loss(w)
         limit = threshold * max(1.0, abs(loss[0]))
@@ -523,6 +529,23 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int = 1,
                 break
     return Trajectory(w=W, loss=loss, grad_norm=grad_norm, t=kept,
                       diverged=diverged_at is not None, diverged_at=diverged_at)
+
+
+def init_state(optimizer, w, rng=None):
+    """The optimiser's initial state: ``optimizer.init(w, rng=rng)`` if ``init`` takes an
+    ``rng`` keyword, else ``optimizer.init(w)``.
+
+    This is how :func:`run` seeds optimisers that draw random numbers (Hutchinson
+    probes): such an optimiser's ``init`` accepts ``rng`` and raises a ``ValueError``
+    if it needs one and gets ``None``. Wrappers (SAM, IRE) call it for their base.
+    """
+    try:
+        params = inspect.signature(optimizer.init).parameters
+    except (TypeError, ValueError):  # no introspectable signature
+        params = {}
+    if "rng" in params:
+        return optimizer.init(w, rng=rng)
+    return optimizer.init(w)
 
 
 def _batch_sampler(problem, batch_size, replace, rng):
