@@ -1,4 +1,4 @@
-r"""The step-size bounds and convergence rates of Chapters 2–4, as functions.
+r"""The step-size bounds and convergence rates of Chapters 2–4 and 7, as functions.
 
 Each function is one formula of the book, named as in the text; the chapters
 derive and check them, and ``tests/test_bounds.py`` checks each on random problems.
@@ -29,6 +29,9 @@ __all__ = [
     "min_grad_norm_bound",
     "convex_gap_bound",
     "iterations_for_tolerance",
+    "heavy_ball_rate",
+    "heavy_ball_optimal",
+    "nesterov_rate",
 ]
 
 
@@ -155,3 +158,98 @@ def iterations_for_tolerance(rate: float, ratio: float) -> int:
     rate = as_scalar(rate, "rate", positive=True, below=1.0)
     ratio = as_scalar(ratio, "ratio", positive=True, below=1.0, strict_below=False)
     return 0 if ratio == 1.0 else int(np.ceil(np.log(ratio) / np.log(rate) - 1e-12))
+
+
+# --------------------------------------------------------------------------
+# Momentum on a quadratic (Chapter 7): one 2×2 linear recursion per eigenvalue
+# --------------------------------------------------------------------------
+
+def _root_radius(a, b):
+    r""":math:`\max(|z_1|, |z_2|)` for the roots of :math:`z^2 - a z + b` (arrays
+    broadcast), in closed form: :math:`\sqrt b` for complex roots
+    (:math:`a^2 < 4b`), else :math:`(|a| + \sqrt{a^2 - 4b})/2`. Near a double
+    root the radius depends on the coefficients like a square root: a rounding error
+    :math:`\delta` in them moves it by about :math:`\sqrt\delta`, whatever the method
+    (the eigenvalues of the companion matrix are no better)."""
+    disc = a * a - 4.0 * b
+    real = 0.5 * (np.abs(a) + np.sqrt(np.maximum(disc, 0.0)))
+    out = np.where(disc < 0, np.sqrt(np.abs(b)), real)
+    return float(out) if out.ndim == 0 else out
+
+
+def _momentum_args(eta, gamma, lam):
+    eta = as_scalar(eta, "eta", positive=True) if np.ndim(eta) == 0 else np.asarray(eta, float)
+    gamma = np.asarray(gamma, dtype=float)
+    lam = np.asarray(lam, dtype=float)
+    for name, x in (("eta", eta), ("gamma", gamma), ("lam", lam)):
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"{name} must contain only finite numbers")
+    if np.any(np.asarray(eta) <= 0):
+        raise ValueError("eta must be > 0")
+    if np.any((gamma < 0) | (gamma >= 1)):
+        raise ValueError(f"gamma must be in [0, 1), got {gamma}")
+    return eta, gamma, lam
+
+
+def heavy_ball_rate(eta, gamma, lam):
+    r"""The asymptotic rate of heavy-ball momentum along an eigen-direction of curvature
+    :math:`\lambda` of a quadratic: the spectral radius of its iteration matrix
+
+    .. math::
+        \begin{pmatrix} e_{t+1} \\ e_t \end{pmatrix} =
+        \begin{pmatrix} 1 + \gamma - \eta\lambda & -\gamma \\ 1 & 0 \end{pmatrix}
+        \begin{pmatrix} e_t \\ e_{t-1} \end{pmatrix},
+
+    the largest modulus of the roots of :math:`z^2 - (1+\gamma-\eta\lambda)z + \gamma`
+    (Polyak 1964). Below 1 iff :math:`0 < \eta\lambda < 2(1+\gamma)`; equal to
+    :math:`\sqrt\gamma` where the roots are complex. ``eta``, ``gamma`` and ``lam``
+    broadcast; the result has their shape (a float for scalars).
+    """
+    eta, gamma, lam = _momentum_args(eta, gamma, lam)
+    return _root_radius(1.0 + gamma - eta * lam, gamma)
+
+
+def heavy_ball_optimal(H=None, *, lam_min: float | None = None, lam_max: float | None = None):
+    r"""Polyak's parameters for a quadratic with :math:`0 < \mu = \lambda_{\min} \le
+    \lambda_{\max}` (give ``H``, or both ``lam_min`` and ``lam_max``):
+
+    .. math::
+        \eta^\star = \frac{4}{(\sqrt{\lambda_{\max}} + \sqrt{\mu})^2}, \qquad
+        \gamma^\star = \Big(\frac{\sqrt\kappa - 1}{\sqrt\kappa + 1}\Big)^2, \qquad
+        \rho^\star = \frac{\sqrt\kappa - 1}{\sqrt\kappa + 1} ,
+
+    returned as ``(eta, gamma, rate)``; ``rate`` is :func:`heavy_ball_rate` at
+    :math:`\lambda_{\max}` and :math:`\mu`, where the roots are double.
+    """
+    if H is not None:
+        if lam_min is not None or lam_max is not None:
+            raise ValueError("give H, or lam_min and lam_max, not both")
+        lam = eigenvalues(H)
+        lam_min, lam_max = lam[0], lam[-1]
+    elif lam_min is None or lam_max is None:
+        raise ValueError("give H, or both lam_min and lam_max")
+    mu = as_scalar(lam_min, "lam_min", positive=True)
+    top = as_scalar(lam_max, "lam_max", positive=True)
+    if mu > top:
+        raise ValueError(f"lam_min = {mu} must be <= lam_max = {top} (and H positive definite)")
+    root_mu, root_top = np.sqrt(mu), np.sqrt(top)
+    rate = (root_top - root_mu) / (root_top + root_mu)
+    return 4.0 / (root_top + root_mu) ** 2, rate**2, rate
+
+
+def nesterov_rate(eta, gamma, lam):
+    r"""The asymptotic rate of Nesterov's method along an eigen-direction of curvature
+    :math:`\lambda` of a quadratic: the largest modulus of the roots of
+
+    .. math::
+        z^2 - (1+\gamma)(1-\eta\lambda)\,z + \gamma\,(1-\eta\lambda),
+
+    the characteristic polynomial of :math:`y_{t+1} = (1+\gamma)(1-\eta\lambda) y_t -
+    \gamma(1-\eta\lambda) y_{t-1}` (Nesterov 1983; Sutskever et al. 2013). With
+    :math:`\eta = 1/\lambda_{\max}` and :math:`\gamma = (\sqrt\kappa-1)/(\sqrt\kappa+1)`
+    its largest value over :math:`[\mu, \lambda_{\max}]` is :math:`1 - 1/\sqrt\kappa`,
+    at :math:`\lambda = \mu`. Arguments broadcast as in :func:`heavy_ball_rate`.
+    """
+    eta, gamma, lam = _momentum_args(eta, gamma, lam)
+    q = 1.0 - eta * lam
+    return _root_radius((1.0 + gamma) * q, gamma * q)
