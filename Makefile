@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 NOTEBOOKS := $(wildcard book/*.ipynb)
 
-.PHONY: book test lint pytest nbval serve lab bench clean help
+.PHONY: book test lint pytest nbval serve lab bench clean help student
 
 help:
 	@echo "make book   build the book into _build/html and print the path of index.html"
@@ -16,6 +16,7 @@ help:
 	@echo "make serve  serve the built site on http://localhost:8000"
 	@echo "make lab    open the chapters in JupyterLab with live sliders"
 	@echo "make bench  time each chapter and each slider update"
+	@echo "make student  write the student version of every chapter to _build/student/"
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "optbook needs Python >= 3.11"'
@@ -68,6 +69,11 @@ nbval: $(VENV)/.test
 	PYTHONWARNINGS=$(NB_WARNINGS) $(BIN)/python -m pytest --nbval-lax $(NOTEBOOKS)
 
 test: lint pytest nbval
+
+# The student version of every chapter (solutions replaced by stubs, hidden tests
+# removed): see book/instructors.md.
+student: $(VENV)/.runtime
+	$(BIN)/optbook student $(wildcard book/ch*.ipynb) --out _build/student --force
 
 serve:
 	@test -f _build/html/index.html || { echo "run 'make book' first"; exit 1; }

@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import threading
+from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -246,3 +247,51 @@ def _prod(values) -> int:
     for v in values:
         out *= v
     return out
+
+
+class _Anchors(HTMLParser):
+    """Collects the ids of a page and its links (href, class)."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.links, self.claim_rows = set(), [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+            if tag == "tr" and attrs["id"].startswith("claim-"):
+                self.claim_rows.append(attrs["id"].removeprefix("claim-"))
+        if tag == "a" and "href" in attrs:
+            self.links.append((attrs["href"], attrs.get("class", "")))
+
+
+@functools.cache
+def _anchors(path: Path) -> _Anchors:
+    parser = _Anchors()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def test_notes_map_lists_every_claim_and_links_both_ways(site):
+    """The map has one row per claim of the catalogue; its links land on a marker
+    of a chapter, and every chapter marker lands on a row of the map."""
+    import yaml
+
+    claims = [c["id"] for c in yaml.safe_load((ROOT / "book" / "notes_claims.yml").read_text())]
+    book = HTML / "book"
+    notes_map = _anchors(book / "notes_map.html")
+    assert notes_map.claim_rows == claims
+    to_chapters = [h for h, _ in notes_map.links if re.match(r"ch\d\d_\w+\.html#notes-\d+$", h)]
+    assert to_chapters, "the map links to no chapter"
+    for href in to_chapters:
+        page, anchor = href.split("#")
+        assert anchor in _anchors(book / page).ids, f"the map links to a missing {href}"
+    markers = 0
+    for chapter in CHAPTERS:
+        for href, cls in _anchors(book / f"{chapter}.html").links:
+            if "optbook-notes-marker" in cls:
+                markers += 1
+                page, anchor = href.split("#")
+                assert page == "notes_map.html" and anchor in notes_map.ids, (chapter, href)
+    assert markers >= len(to_chapters) // 2

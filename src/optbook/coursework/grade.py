@@ -1,0 +1,320 @@
+"""Grade submissions against the key: isolated runs, comparisons in this process.
+
+:func:`grade` runs the key and then every submission, each in its own process
+(:mod:`.runner`, a new session with its own temporary directory, a fresh kernel, limits
+on time, memory and output), with the key's hidden-test cells appended. Each hidden test
+reports the values the notebook's function returns on the hidden inputs; this module
+compares a submission's values with the key's using the book's
+:func:`optbook.exercises.diagnose`, in the grader's process, so a submission cannot change
+what passing means. It writes one CSV row per submission, whatever happened to it, and a
+feedback file per submission beside the CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..exercises import diagnose
+from .hidden import decode
+from .markers import CHECK_CALL, is_hidden_tests_cell
+from .runner import TIMEOUT_ERROR
+from .student import read_notebook
+
+__all__ = ["Limits", "Exercise", "Submission", "grade", "hidden_cells", "write_csv"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one notebook may use: seconds per cell and per notebook, memory, output."""
+
+    cell_timeout: float = 60.0
+    notebook_timeout: float = 600.0
+    memory_mb: int = 4096
+    max_output_kb: int = 1024
+    file_mb: int = 64
+
+
+@dataclass
+class Exercise:
+    """The score of one exercise in one submission, with the feedback lines behind it."""
+
+    label: str
+    points: float = 0.0
+    max_points: float = 0.0
+    lines: list[str] = field(default_factory=list)
+    problem: str | None = None  # e.g. "missing exercise", "timeout"
+
+
+@dataclass
+class Submission:
+    """One graded submission: a CSV row and its feedback."""
+
+    path: Path
+    exercises: list[Exercise] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return sum(e.points for e in self.exercises)
+
+    def status_text(self) -> str:
+        return "; ".join(dict.fromkeys(self.status)) or "ok"
+
+
+def hidden_cells(key_path: Path) -> tuple[list[str], list[str]]:
+    """(sources of the key's hidden-test cells, labels of its checked exercises)."""
+    key = read_notebook(key_path)
+    cells = [c.source for c in key.cells if is_hidden_tests_cell(c)]
+    code = "\n".join(c.source for c in key.cells if c.cell_type == "code")
+    checked = list(dict.fromkeys(label for label, _ in CHECK_CALL.findall(code)))
+    if not cells:
+        raise ValueError(f"{key_path}: no hidden tests found (cells with '### BEGIN HIDDEN "
+                         f"TESTS'); see the instructors' page")
+    return cells, checked
+
+
+def _kill_group(pid: int) -> None:
+    if pid <= 1:
+        return
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_notebook(path: Path, hidden: list[str], limits: Limits) -> dict:
+    """Run ``path`` in a new process and temporary directory; the runner's report."""
+    with tempfile.TemporaryDirectory(prefix="optbook-grade-") as tmp:
+        tmp = Path(tmp)
+        (tmp / "work").mkdir()
+        job = {"notebook": str(path.resolve()), "hidden": hidden, "workdir": str(tmp / "work"),
+               "result": str(tmp / "result.json"), "pidfile": str(tmp / "kernel.pid"),
+               "cell_timeout": limits.cell_timeout, "memory_mb": limits.memory_mb,
+               "max_output": limits.max_output_kb * 1024, "file_mb": limits.file_mb}
+        (tmp / "job.json").write_text(json.dumps(job))
+        # Jupyter's connection files, IPython's history and matplotlib's cache go to the
+        # temporary directory too: nothing of a run is left behind, even when it is killed.
+        env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
+               "IPYTHONDIR": str(tmp / "ipython"), "MPLCONFIGDIR": str(tmp / "mpl")}
+        with open(tmp / "log.txt", "wb") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "optbook.coursework.runner",
+                                     str(tmp / "job.json")], cwd=tmp / "work",
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    env=env, start_new_session=True)
+            try:
+                proc.wait(timeout=limits.notebook_timeout)
+                killed = False
+            except subprocess.TimeoutExpired:
+                killed = True
+            finally:
+                _kill_group(proc.pid)  # the runner and anything it left behind
+                kernel = (tmp / "kernel.pid").read_text() if (tmp / "kernel.pid").exists() else ""
+                if kernel.isdigit() and int(kernel) > 1:  # the kernel has its own session
+                    _kill_group(int(kernel))
+                proc.wait()
+        if killed:
+            return {"killed": f"the notebook ran longer than {limits.notebook_timeout:g} s"}
+        try:
+            return json.loads((tmp / "result.json").read_text())
+        except (OSError, json.JSONDecodeError):
+            tail = (tmp / "log.txt").read_text(errors="replace")[-500:]
+            return {"killed": f"the grading process died (exit code {proc.returncode}): "
+                              f"{tail.strip()}"}
+
+
+def _key_reports(key: dict, key_path: Path, checked: list[str]) -> list[dict]:
+    if "killed" in key or key.get("unreadable") or key.get("crashed"):
+        raise ValueError(f"{key_path}: the key itself did not run: "
+                         f"{key.get('killed') or key.get('unreadable') or 'the kernel died'}")
+    if key["cells"]:
+        first = key["cells"][0]
+        raise ValueError(f"{key_path}: the key raises in cell {first['index']}: "
+                         f"{first['ename']}: {first['evalue']}")
+    reports = []
+    for entry in key["hidden"]:
+        report = entry["report"]
+        if entry["error"] or report is None:
+            raise ValueError(f"{key_path}: a hidden-test cell fails on the key: {entry['error']}")
+        bad = [c["description"] for c in report["cases"] if c["value"]["kind"] != "array"]
+        if bad:
+            raise ValueError(f"{key_path}: {report['label']}: the key gives no number for "
+                             f"the hidden cases {bad}")
+        reports.append(report)
+    labels = [r["label"] for r in reports]
+    missing = [label for label in checked if label not in labels]
+    if missing:
+        raise ValueError(f"{key_path}: coding exercises without hidden tests: {missing}")
+    return reports
+
+
+#: the status of a notebook, from the exception a cell raised
+_PROBLEMS = {TIMEOUT_ERROR: "timeout", "MemoryError": "memory", "ImportError": "import error",
+             "ModuleNotFoundError": "import error"}
+#: what is wrong with an answer that is not an array
+_NOT_A_NUMBER = {
+    "not attempted": "not attempted (the function raises NotImplementedError)",
+    "none": "your function returned None: did you forget the `return` statement?",
+    "too large": "returned a far too large array",
+}
+
+
+def _compare(expected: dict, got: dict) -> str | None:
+    """None if the submission's value passes, else what is wrong (never the answer)."""
+    kind = got["kind"]
+    if kind == "array":
+        return diagnose(decode(got), decode(expected["value"]),
+                        rtol=expected["rtol"], atol=expected["atol"])
+    if kind == "error":
+        message = got.get("message", "")
+        return f"raised {message}" + (" (over the memory limit)" * ("MemoryError" in message))
+    return _NOT_A_NUMBER.get(kind, f"returned a {got.get('type')}, expected a number or an array")
+
+
+def _score_exercise(key_report: dict, entry: dict | None, why_missing: str) -> Exercise:
+    ex = Exercise(key_report["label"], max_points=float(key_report["points"]))
+    if entry is None:  # the notebook's status says why
+        ex.lines = [f"not graded: {why_missing}"]
+        return ex
+    error, report = entry["error"], entry["report"]
+    if error and error["ename"] == "NameError" \
+            and f"'{key_report.get('function')}'" in error["evalue"]:
+        ex.problem = "missing exercise"
+        ex.lines = [f"missing exercise: {error['evalue']} (was the function's cell deleted "
+                    f"or the function renamed?)"]
+        return ex
+    if error or report is None or report.get("label") != ex.label \
+            or len(report.get("cases", [])) != len(key_report["cases"]):
+        reason = f"{error['ename']}: {error['evalue']}" if error else "no report"
+        ex.problem = _PROBLEMS.get(error["ename"], "error") if error else "error"
+        ex.lines = [f"the hidden tests could not run: {reason}"]
+        return ex
+    passed = 0
+    for expected, got in zip(key_report["cases"], report["cases"], strict=True):
+        hint = _compare({**expected, "rtol": key_report["rtol"], "atol": key_report["atol"]},
+                        got["value"])
+        if hint is None:
+            passed += 1
+            ex.lines.append(f"✔ {expected['description']}")
+        else:
+            ex.lines.append(f"✘ {expected['description']}: {hint}")
+            if "MemoryError" in hint:
+                ex.problem = "memory"
+    ex.points = round(ex.max_points * passed / len(key_report["cases"]), 2)
+    return ex
+
+
+def _score(path: Path, run: dict, key_reports: list[dict]) -> Submission:
+    sub = Submission(path, seconds=run.get("seconds", 0.0))
+    why = "the notebook did not finish"
+    if "killed" in run:
+        sub.status.append("timeout" if "longer than" in run["killed"] else "crashed")
+        sub.notes.append(run["killed"])
+        why = run["killed"]
+    elif run.get("unreadable"):
+        sub.status.append("unreadable")
+        sub.notes.append(f"not a readable notebook: {run['unreadable']}")
+        why = "the notebook could not be read"
+    else:
+        for cell in run["cells"]:
+            kind = _PROBLEMS.get(cell["ename"], "error")
+            sub.status.append(kind)
+            sub.notes.append(f"cell {cell['index']}: {cell['ename']}: {cell['evalue']}")
+        if run.get("stuck") is not None:
+            sub.status.append("timeout")
+            sub.notes.append(f"cell {run['stuck']} did not stop when interrupted after "
+                             "the time limit; nothing after it was run")
+            why = "the notebook was stopped before this exercise was graded"
+        if run.get("crashed"):
+            sub.status.append("crashed")
+            sub.notes.append("the kernel died (a crash, or the memory limit)")
+            why = "the kernel died before this exercise was graded"
+        if run.get("truncated"):
+            sub.status.append("output limit")
+            sub.notes.append("the notebook printed too much; the rest of its output was dropped")
+    entries = run.get("hidden", [])
+    for i, key_report in enumerate(key_reports):
+        ex = _score_exercise(key_report, entries[i] if i < len(entries) else None, why)
+        if ex.problem and ex.problem not in sub.status:
+            sub.status.append(ex.problem)
+        sub.exercises.append(ex)
+    return sub
+
+
+def _grade_one(path: Path, hidden: list[str], key_reports: list[dict],
+               limits: Limits) -> Submission:
+    try:
+        return _score(path, run_notebook(path, hidden, limits), key_reports)
+    except Exception as err:  # never lose a row: a grader bug is reported, not fatal
+        sub = Submission(path, status=["grader error"], notes=[f"{type(err).__name__}: {err}"])
+        sub.exercises = [Exercise(r["label"], max_points=float(r["points"]),
+                                  problem="grader error") for r in key_reports]
+        return sub
+
+
+def _feedback(sub: Submission, key_path: Path) -> str:
+    max_total = sum(e.max_points for e in sub.exercises)
+    lines = [f"Feedback on {sub.path.name} (graded against {key_path.name})",
+             f"total: {sub.total:g} / {max_total:g} points; status: {sub.status_text()}", ""]
+    if sub.notes:
+        lines += ["While running the notebook:", *[f"  {n}" for n in sub.notes], ""]
+    for ex in sub.exercises:
+        lines.append(f"{ex.label}: {ex.points:g} / {ex.max_points:g} points")
+        lines += [f"  {line}" for line in ex.lines]
+    return "\n".join(lines) + "\n"
+
+
+def _feedback_names(paths: list[Path]) -> list[str]:
+    """A distinct file name per submission: its stem, or folder-stem, or folder-stem-N."""
+    stems = [p.stem for p in paths]
+    names = [f"{p.parent.name}-{p.stem}" if stems.count(p.stem) > 1 else p.stem for p in paths]
+    return [f"{name}-{i + 1}" if names.count(name) > 1 else name
+            for i, name in enumerate(names)]
+
+
+def write_csv(subs: list[Submission], labels: list[str], out: Path) -> None:
+    """One row per submission: points per exercise, total and status."""
+    with open(out, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["submission", *labels, "total", "status"])
+        for sub in subs:
+            points = {e.label: e.points for e in sub.exercises}
+            writer.writerow([str(sub.path), *(f"{points[label]:g}" for label in labels),
+                             f"{sub.total:g}", sub.status_text()])
+
+
+def grade(key_path: str | Path, submissions: list[str | Path], out: str | Path,
+          limits: Limits = Limits(), jobs: int = 1, log=None) -> list[Submission]:
+    """Grade every submission against the key; write the CSV ``out`` and feedback files."""
+    key_path, out = Path(key_path), Path(out)
+    paths = [Path(p) for p in submissions]
+    if not paths:
+        raise ValueError("no submissions given")
+    if out.suffix != ".csv":
+        raise ValueError(f"--out {out}: the scores file must end in .csv")
+    hidden, checked = hidden_cells(key_path)
+    start = time.monotonic()
+    key_reports = _key_reports(run_notebook(key_path, hidden, limits), key_path, checked)
+    if log:
+        log(f"key {key_path.name}: {len(key_reports)} exercises, "
+            f"{sum(r['points'] for r in key_reports):g} points ({time.monotonic() - start:.1f} s)")
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        subs = list(pool.map(lambda p: _grade_one(p, hidden, key_reports, limits), paths))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(subs, [r["label"] for r in key_reports], out)
+    for sub, name in zip(subs, _feedback_names(paths), strict=True):
+        (out.parent / f"{name}.feedback.txt").write_text(_feedback(sub, key_path))
+        if log:
+            log(f"{sub.path}: {sub.total:g} points, {sub.status_text()} ({sub.seconds:.1f} s)")
+    return subs
