@@ -62,47 +62,7 @@ from optbook import (  # noqa: E402
 )
 from optbook.hessian import top_eigenvalue  # noqa: E402
 from optbook.optimizers import init_state  # noqa: E402
-
-
-class NoisyValley:
-    r"""The valley toy with label noise, :math:`w = (u, v)`, :math:`a(u) = \sqrt{1+u^2}`:
-
-    .. math::
-        L(w) = \frac1{2n}\sum_{i=1}^n\big(a(u)\,v - y_i\big)^2
-             = \tfrac12 a^2 v^2 - a v\,\bar y + \tfrac12\overline{y^2} .
-
-    With :math:`\bar y = 0` (centred samples) :math:`L = \tfrac12(1+u^2)v^2 + L^*`.
-    ``subset`` gives the mini-batch loss (the mean over the batch, so unbiased), whose
-    :math:`\bar y_{\mathcal B} \ne 0` is the noise.
-    """
-
-    def __init__(self, y):
-        self.y = np.asarray(y, dtype=float)
-        self.n, self.dim = self.y.size, 2
-        self.ybar = float(self.y.mean())
-        self.floor = 0.5 * float(np.mean((self.y - self.ybar) ** 2))  # L* = min L
-
-    def subset(self, idx):
-        return NoisyValley(self.y[np.asarray(idx)])
-
-    def loss(self, w):
-        u, v = w
-        return 0.5 * float(np.mean((np.sqrt(1.0 + u * u) * v - self.y) ** 2))
-
-    def grad(self, w):
-        u, v = w
-        a = np.sqrt(1.0 + u * u)
-        return np.array([u * v * v - v * self.ybar * u / a, a * a * v - a * self.ybar])
-
-    def hessian(self, w):
-        u, v = w
-        a = np.sqrt(1.0 + u * u)
-        huv = 2.0 * u * v - self.ybar * u / a
-        return np.array([[v * v - v * self.ybar / a**3, huv], [huv, a * a]])
-
-    def hvp(self, w, x):
-        return self.hessian(w) @ x
-
+from optbook.toys import NoisyValley  # noqa: E402
 
 # --------------------------------------------------------------------------
 # Settings

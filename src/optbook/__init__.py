@@ -13,6 +13,8 @@ Modules, one idea each:
   finite-difference Hessian-vector products (``finite_difference_hvp``, ``with_fd_hvp``);
 * :mod:`optbook.sharpness` — curvature-aware optimisers: ``SAM``, ``IRE``, ``AdaHessian``,
   the notes' variant ``NoiseScaledSGD`` and ``SGDHess``;
+* :mod:`optbook.toys` — two-dimensional toy losses with sharp and flat minima
+  (``NoisyValley``, ``TwoBasins``);
 * :mod:`optbook.networks` — a two-layer network (``TwoLayerNet``) and a toy regression set;
 * :mod:`optbook.bounds` — the step-size bounds and convergence rates;
 * :mod:`optbook.symbolic` — checked SymPy derivations;

@@ -1,0 +1,74 @@
+"""The toy problems of Chapter 8: derivatives against finite differences, the minima
+where the docstrings put them, and unbiased mini-batches."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optbook import finite_difference_hvp
+from optbook.toys import NoisyValley, TwoBasins
+
+coords = st.floats(-2.5, 2.5, allow_nan=False)
+
+
+def fd_grad(f, w, r=1e-6):
+    return np.array([(f(w + r * e) - f(w - r * e)) / (2 * r) for e in np.eye(w.size)])
+
+
+def valley():
+    return NoisyValley(np.random.default_rng(0).standard_normal(16))
+
+
+@settings(max_examples=40, deadline=None)
+@given(coords, coords)
+def test_valley_derivatives(u, v):
+    val, w = valley(), np.array([u, v])
+    np.testing.assert_allclose(val.grad(w), fd_grad(val.loss, w), rtol=1e-5, atol=1e-6)
+    fd_H = np.column_stack([finite_difference_hvp(val.grad, w, e) for e in np.eye(2)])
+    np.testing.assert_allclose(val.hessian(w), fd_H, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(val.hvp(w, np.array([1.0, -2.0])),
+                               val.hessian(w) @ np.array([1.0, -2.0]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(coords, coords)
+def test_two_basins_derivatives(x, y):
+    tb, w = TwoBasins(), np.array([x, y])
+    np.testing.assert_allclose(tb.grad(w), fd_grad(tb.loss, w), rtol=1e-5, atol=1e-5)
+    fd_H = np.column_stack([finite_difference_hvp(tb.grad, w, e) for e in np.eye(2)])
+    np.testing.assert_allclose(tb.hessian(w), fd_H, rtol=1e-4, atol=1e-4)
+    assert tb.grid(np.array(x), np.array(y)) == pytest.approx(tb.loss(w))
+
+
+def test_valley_minima_and_sharpness():
+    val = NoisyValley.centred(32, rng=np.random.default_rng(1))
+    assert val.ybar == pytest.approx(0, abs=1e-12)
+    for u in (-1.0, 0.0, 2.0):
+        w = np.array([u, 0.0])
+        assert val.loss(w) == pytest.approx(val.floor)
+        np.testing.assert_allclose(val.grad(w), 0, atol=1e-12)
+        np.testing.assert_allclose(val.hessian(w), np.diag([0.0, 1 + u * u]), atol=1e-12)
+    w = np.array([0.7, -0.4])
+    assert val.loss(w) == pytest.approx(0.5 * (1 + 0.49) * 0.16 + val.floor)
+
+
+def test_valley_minibatches_are_unbiased():
+    val, w = valley(), np.array([0.8, 0.3])
+    pairs = [(i, j) for i in range(val.n) for j in range(i + 1, val.n)]
+    mean = np.mean([val.subset(np.array(p)).grad(w) for p in pairs], axis=0)
+    np.testing.assert_allclose(mean, val.grad(w), atol=1e-12)
+
+
+def test_two_basins_minima():
+    tb = TwoBasins(sharp=16.0, flat=1.0)
+    for centre, k in zip(tb.centres, (16.0, 1.0), strict=True):
+        w = centre.copy()
+        for _ in range(50):  # Newton's method from the centre
+            w = w - np.linalg.solve(tb.hessian(w), tb.grad(w))
+        assert np.linalg.norm(tb.grad(w)) < 1e-10
+        assert np.linalg.norm(w - centre) < 1e-3
+        assert abs(tb.loss(w)) < 1e-3
+        np.testing.assert_allclose(np.linalg.eigvalsh(tb.hessian(w)), [k, k], rtol=2e-2)
+    with pytest.raises(ValueError, match="larger"):
+        TwoBasins(sharp=1.0, flat=2.0)
