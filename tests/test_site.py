@@ -295,3 +295,18 @@ def test_notes_map_lists_every_claim_and_links_both_ways(site):
                 page, anchor = href.split("#")
                 assert page == "notes_map.html" and anchor in notes_map.ids, (chapter, href)
     assert markers >= len(to_chapters) // 2
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_offers_its_student_version(site, chapter):
+    """The download menu links the chapter's student notebook, which exists, is a
+    notebook, keeps the checks and contains no solution."""
+    import nbformat
+
+    href = f"../_student/book/{chapter}.ipynb"
+    links = [h for h, _ in _anchors(HTML / "book" / f"{chapter}.html").links]
+    assert href in links, f"no student download on {chapter}"
+    nb = nbformat.read(HTML / "_student" / "book" / f"{chapter}.ipynb", as_version=4)
+    text = "\n".join(c.source for c in nb.cells)
+    assert "ob.check(" in text and "### BEGIN SOLUTION" not in text
+    assert "BEGIN HIDDEN TESTS" not in text and "solution-start" not in text
