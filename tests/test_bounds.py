@@ -551,3 +551,34 @@ def test_gd_contraction_rejects_bad_input():
         bounds.gd_contraction(np.eye(2), np.nan)
     with pytest.raises(ValueError, match="H"):
         bounds.gd_contraction(np.array([[1.0, 2.0], [0.0, 1.0]]), 0.1)
+
+
+# --------------------------------------------------------------------------
+# PL* (Chapter 5): the loss bound holds along GD on over-parameterised least squares
+# --------------------------------------------------------------------------
+
+@settings(max_examples=30, deadline=None)
+@given(d=st.integers(2, 8), extra=st.integers(1, 6), seed=st.integers(0, 2**16))
+def test_pl_loss_bound_holds_for_gd_on_overparameterised_least_squares(d, extra, seed):
+    from optbook.spectral import lambda_max, lambda_min
+
+    rng = np.random.default_rng(seed)
+    n = max(1, d - extra)  # n < d: H singular, K = ΦᵀΦ invertible (a.s.)
+    problem = LeastSquares(rng.standard_normal((d + n, n)), rng.standard_normal(n))
+    beta, mu = lambda_max(problem.hessian()), lambda_min(problem.kernel())
+    w0 = rng.standard_normal(d + n)
+    traj = run(GD(1 / beta), problem, w0, 50)
+    bound = bounds.pl_loss_bound(traj.loss[0], 1 / beta, mu, np.arange(51))
+    assert np.all(traj.loss <= bound * (1 + 1e-9) + 1e-12)
+    assert np.linalg.norm(traj.final - w0) <= bounds.pl_radius(beta, mu, traj.loss[0])
+
+
+def test_pl_bounds_reject_bad_input():
+    with pytest.raises(ValueError, match="eta \\* mu"):
+        bounds.pl_loss_bound(1.0, 2.0, 1.0, 3)
+    with pytest.raises(ValueError, match="t must"):
+        bounds.pl_loss_bound(1.0, 0.1, 1.0, -1)
+    with pytest.raises(ValueError, match="mu"):
+        bounds.pl_radius(1.0, 0.0, 1.0)
+    assert bounds.pl_loss_bound(2.0, 0.5, 1.0, 3) == pytest.approx(2.0 * 0.5**3)
+    assert bounds.pl_radius(2.0, 0.5, 1.0) == pytest.approx(8.0)

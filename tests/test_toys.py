@@ -72,3 +72,29 @@ def test_two_basins_minima():
         np.testing.assert_allclose(np.linalg.eigvalsh(tb.hessian(w)), [k, k], rtol=2e-2)
     with pytest.raises(ValueError, match="larger"):
         TwoBasins(sharp=1.0, flat=2.0)
+
+
+def test_saddle_sum_is_the_saddle_and_its_batches_are_unbiased():
+    from optbook.toys import SaddleSum
+
+    rng = np.random.default_rng(0)
+    signs = rng.choice([-1.0, 1.0], size=8)
+    saddle = SaddleSum(np.r_[signs, -signs] / 64)
+    for w in (np.array([0.3, -0.7]), np.array([1.5, 0.0]), np.array([-2.0, 1.2])):
+        w1, w2 = w
+        assert saddle.loss(w) == pytest.approx(0.5 * w1**2 - 0.5 * w2**2 + 0.25 * w2**4)
+        assert np.allclose(saddle.grad(w), [w1, w2**3 - w2])
+        assert np.allclose(saddle.hvp(w, np.array([1.0, 2.0])),
+                           finite_difference_hvp(saddle.grad, w, np.array([1.0, 2.0])), atol=1e-6)
+        # every batch of size 2 without replacement, averaged: the full gradient
+        pairs = [(i, j) for i in range(16) for j in range(16) if i != j]
+        mean = np.mean([saddle.subset(list(p)).grad(w) for p in pairs], axis=0)
+        assert np.allclose(mean, saddle.grad(w))
+    assert saddle.subset([0]).grad(np.zeros(2))[1] != 0  # batches see the offsets
+
+
+def test_saddle_sum_rejects_offsets_that_do_not_cancel():
+    from optbook.toys import SaddleSum
+
+    with pytest.raises(ValueError, match="sum to 0"):
+        SaddleSum([0.1, 0.2])

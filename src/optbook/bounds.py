@@ -29,6 +29,8 @@ __all__ = [
     "min_grad_norm_bound",
     "convex_gap_bound",
     "iterations_for_tolerance",
+    "pl_loss_bound",
+    "pl_radius",
     "heavy_ball_rate",
     "heavy_ball_optimal",
     "nesterov_rate",
@@ -158,6 +160,36 @@ def iterations_for_tolerance(rate: float, ratio: float) -> int:
     rate = as_scalar(rate, "rate", positive=True, below=1.0)
     ratio = as_scalar(ratio, "ratio", positive=True, below=1.0, strict_below=False)
     return 0 if ratio == 1.0 else int(np.ceil(np.log(ratio) / np.log(rate) - 1e-12))
+
+
+def pl_loss_bound(loss0: float, eta: float, mu: float, t):
+    r""":math:`(1 - \eta\mu)^t\, L(w_0)`: under the PL\* condition
+    :math:`\tfrac12\|\nabla L(w)\|^2 \ge \mu L(w)` on the path and a step
+    :math:`0 < \eta \le 1/\beta`, gradient descent has :math:`L(w_t) \le` this value
+    (Liu, Zhu & Belkin 2022; Chapter 5). ``t`` may be an array of step numbers.
+    """
+    loss0 = as_scalar(loss0, "loss0", nonnegative=True)
+    eta = as_scalar(eta, "eta", positive=True)
+    mu = as_scalar(mu, "mu", positive=True)
+    if eta * mu > 1 + 1e-12:  # (round-off allowed: mu = beta gives eta * mu = 1 ± ulp)
+        raise ValueError(f"eta * mu = {eta * mu:.3g} > 1: the PL* condition with a smooth loss "
+                         f"forces mu <= beta, so a step eta <= 1/beta has eta * mu <= 1")
+    t = np.asarray(t)
+    if not (np.issubdtype(t.dtype, np.integer) and np.all(t >= 0)):
+        raise ValueError("t must hold non-negative integers (step numbers)")
+    out = max(0.0, 1.0 - eta * mu) ** t.astype(float) * loss0
+    return float(out) if out.ndim == 0 else out
+
+
+def pl_radius(beta: float, mu: float, loss0: float) -> float:
+    r""":math:`R = 2\sqrt{2\beta L(w_0)}/\mu`: if the PL\* condition
+    :math:`\tfrac12\|\nabla L\|^2 \ge \mu L` and :math:`\beta`-smoothness hold in the
+    ball :math:`B(w_0, R)`, gradient descent with :math:`\eta \le 1/\beta` stays in it
+    and converges to a global minimiser there (Liu, Zhu & Belkin 2022; Chapter 5)."""
+    beta = as_scalar(beta, "beta", positive=True)
+    mu = as_scalar(mu, "mu", positive=True)
+    loss0 = as_scalar(loss0, "loss0", nonnegative=True)
+    return 2.0 * np.sqrt(2.0 * beta * loss0) / mu
 
 
 # --------------------------------------------------------------------------

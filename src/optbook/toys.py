@@ -4,7 +4,10 @@ r"""Two-dimensional toy losses with minima of different sharpness (Chapter 8).
   (2024, Fig. 1) written as a least-squares fit with label noise, so that mini-batches
   make SGD's iterates fluctuate across the valley and drift along it;
 * :class:`TwoBasins` — a loss with a sharp and a flat minimum of (nearly) the same
-  depth, for watching which one an optimiser ends in.
+  depth, for watching which one an optimiser ends in;
+* :class:`SaddleSum` — a saddle written as a sum of per-sample losses, so that
+  mini-batch noise pushes SGD off the line along which gradient descent stalls
+  (Chapter 6).
 
 Both follow the interface of :mod:`optbook.problems` (``dim``, ``loss``, ``grad``,
 ``hvp``, ``hessian``; ``n`` and ``subset`` for the valley), so :func:`optbook.run` and
@@ -17,7 +20,7 @@ import numpy as np
 
 from ._validate import as_scalar, as_vector
 
-__all__ = ["NoisyValley", "TwoBasins"]
+__all__ = ["NoisyValley", "TwoBasins", "SaddleSum"]
 
 
 def _point(w) -> tuple[float, float]:
@@ -156,3 +159,59 @@ class TwoBasins:
 
     def __repr__(self) -> str:
         return f"TwoBasins(sharp={self.sharp}, flat={self.flat})"
+
+
+class SaddleSum:
+    r"""A saddle as a sum of :math:`n` per-sample losses (Chapter 6):
+
+    .. math::
+        L(w) = \sum_{i=1}^n \Big[\tfrac1n\big(\tfrac12 w_1^2 - \tfrac12 w_2^2
+               + \tfrac14 w_2^4\big) + c_i\, w_2\Big], \qquad \sum_i c_i = 0 ,
+
+    so :math:`L = \tfrac12 w_1^2 - \tfrac12 w_2^2 + \tfrac14 w_2^4`: a saddle at 0 and
+    minima at :math:`(0, \pm1)`. Gradient descent started on the line :math:`w_2 = 0`
+    stays on it and converges to the saddle; a mini-batch gradient has the random
+    :math:`w_2`-component :math:`\sum_{i\in\mathcal B} c_i\cdot n/B`, which pushes SGD off
+    the line. :meth:`subset` gives the mini-batch loss scaled by :math:`n/B` (unbiased),
+    like the problems of :mod:`optbook.problems`.
+
+    Args:
+        c: the offsets :math:`c_i`; they must sum to 0 (dyadic fractions sum exactly).
+    """
+
+    def __init__(self, c, *, n_total: int | None = None, weight: float = 1.0):
+        self.c = as_vector(c, "c")
+        self.n, self.dim = self.c.size, 2
+        self.n_total = self.n if n_total is None else int(n_total)
+        self.weight = as_scalar(weight, "weight", positive=True)
+        if n_total is None and abs(float(self.c.sum())) > 1e-12 * max(1.0, np.abs(self.c).sum()):
+            raise ValueError(f"the offsets c must sum to 0 (the saddle is their mean), "
+                             f"got sum {self.c.sum():.3g}")
+
+    def subset(self, idx) -> SaddleSum:
+        """The loss of the samples ``idx``, scaled by n/B (an unbiased estimate of L)."""
+        idx = np.asarray(idx)
+        return SaddleSum(self.c[idx], n_total=self.n_total, weight=self.weight * self.n / idx.size)
+
+    def _share(self) -> float:
+        return self.weight * self.n / self.n_total
+
+    def loss(self, w) -> float:
+        w1, w2 = _point(w)
+        base = 0.5 * w1**2 - 0.5 * w2**2 + 0.25 * w2**4
+        return self._share() * base + self.weight * float(self.c.sum()) * w2
+
+    def grad(self, w) -> np.ndarray:
+        w1, w2 = _point(w)
+        return self._share() * np.array([w1, w2**3 - w2]) + \
+            np.array([0.0, self.weight * float(self.c.sum())])
+
+    def hessian(self, w=None) -> np.ndarray:
+        _, w2 = (0.0, 0.0) if w is None else _point(w)
+        return self._share() * np.diag([1.0, 3 * w2**2 - 1.0])
+
+    def hvp(self, w, v) -> np.ndarray:
+        return self.hessian(w) @ as_vector(v, "v", dim=2, finite=False)
+
+    def __repr__(self) -> str:
+        return f"SaddleSum(n={self.n})"
