@@ -342,3 +342,28 @@ def test_bad_hyperparameters(make, name):
 def test_repr():
     assert repr(Adam()) == "Adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-08)"
     assert repr(Momentum(0.1, 0.9)) == "Momentum(lr=0.1, gamma=0.9)"
+
+
+def test_dampening_scales_every_gradient_but_the_first():
+    """b_0 = g_0, then b_t = γ b_{t-1} + (1 − τ) g_t (PyTorch's dampening)."""
+    problem = quadratic()
+    lr, gamma, tau = 0.05, 0.9, 0.9
+    traj = run(Momentum(lr, gamma, dampening=tau), problem, W0, steps=3)
+    b = np.zeros(2)
+    w = W0.copy()
+    for t in range(3):
+        g = np.asarray(grad(w))
+        b = g if t == 0 else gamma * b + (1 - tau) * g
+        w = w - lr * b
+        assert np.allclose(traj.w[t + 1], w, rtol=1e-14, atol=0)
+    assert np.allclose(run(Momentum(lr, gamma, dampening=0.0), problem, W0, 5).w,
+                       run(Momentum(lr, gamma), problem, W0, 5).w, rtol=0, atol=0)
+
+
+def test_dampening_outside_its_range_is_rejected():
+    with pytest.raises(ValueError, match="dampening"):
+        Momentum(0.1, 0.9, dampening=1.5)
+    with pytest.raises(ValueError, match="dampening"):
+        Momentum(0.1, 0.9, dampening=-0.1)
+    with pytest.raises(TypeError):
+        Nesterov(0.1, 0.9, dampening=0.5)  # PyTorch forbids it too

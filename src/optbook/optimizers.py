@@ -220,14 +220,22 @@ class Momentum:
     step; the EMA form :math:`v = \gamma v + (1-\gamma) g` corresponds to
     :math:`\eta (1-\gamma)`. With :math:`\gamma = 0` it is :class:`GD`.
 
+    With ``dampening`` :math:`\tau`, the buffer adds :math:`(1-\tau)\,g_t` after the
+    first step, :math:`b_t = \gamma b_{t-1} + (1-\tau) g_t` (:math:`b_0 = g_0`), as
+    ``torch.optim.SGD(..., dampening=τ)``; :math:`\tau = \gamma` is PyTorch's
+    moving-average form (its first buffer is :math:`g_0`, not :math:`(1-\gamma)g_0`).
+
     Args:
         lr: step size :math:`\eta > 0`, or a schedule ``t -> eta_t``.
         gamma: momentum :math:`\gamma \in [0, 1)`.
+        dampening: :math:`\tau \in [0, 1]` (default 0).
     """
 
-    def __init__(self, lr, gamma: float = 0.9):
+    def __init__(self, lr, gamma: float = 0.9, dampening: float = 0.0):
         self.lr = _check_lr(lr)
         self.gamma = _check_beta(gamma, "gamma")
+        self.dampening = as_scalar(dampening, "dampening", nonnegative=True, below=1.0,
+                                   strict_below=False)
 
     def init(self, w) -> MomentState:
         return MomentState(t=0, buf=np.zeros(np.shape(w), dtype=float))
@@ -235,10 +243,14 @@ class Momentum:
     def _advance(self, g, state: MomentState):
         """Update the buffer in place, b ← γb + g; return (η_t, b)."""
         eta = learning_rate(self.lr, state.t)
+        first = state.t == 0
         state.t += 1
         b = state.buf
         b *= self.gamma  # b = 0 at t = 0, so the first buffer is g exactly
-        b += g
+        if first or self.dampening == 0.0:
+            b += g
+        else:
+            b += (1.0 - self.dampening) * g
         return eta, b
 
     def update(self, g, state: MomentState, w, problem) -> np.ndarray:
@@ -246,7 +258,8 @@ class Momentum:
         return -eta * b
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(lr={self.lr!r}, gamma={self.gamma})"
+        extra = f", dampening={self.dampening}" if self.dampening else ""
+        return f"{type(self).__name__}(lr={self.lr!r}, gamma={self.gamma}{extra})"
 
 
 class Nesterov(Momentum):
@@ -267,6 +280,10 @@ class Nesterov(Momentum):
         lr: step size :math:`\eta > 0`, or a schedule ``t -> eta_t``.
         gamma: momentum :math:`\gamma \in [0, 1)`.
     """
+
+    def __init__(self, lr, gamma: float = 0.9):
+        # no dampening: PyTorch requires zero dampening for Nesterov as well
+        super().__init__(lr, gamma)
 
     def update(self, g, state: MomentState, w, problem) -> np.ndarray:
         eta, b = self._advance(g, state)
