@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 NOTEBOOKS := $(wildcard book/*.ipynb)
 
-.PHONY: book test lint pytest nbval serve lab bench clean help student
+.PHONY: book test lint pytest nbval serve lab bench clean help student test-compat
 
 help:
 	@echo "make book   build the book into _build/html and print the path of index.html"
@@ -69,6 +69,34 @@ nbval: $(VENV)/.test
 	PYTHONWARNINGS=$(NB_WARNINGS) $(BIN)/python -m pytest --nbval-lax $(NOTEBOOKS)
 
 test: lint pytest nbval
+
+# test-compat: the unit tests and every chapter on the browser's versions (Pyodide 0.27.7:
+# Python 3.12, numpy 2.0.2, matplotlib 3.8.4, sympy 1.14.0), pinned in requirements-compat.txt,
+# in a second environment .venv-compat. Browser and site tests are left out (no browser there;
+# test_site.py builds the book with .venv); OPTBOOK_REQUIRE_BROWSER is unset so that any other
+# browser test skips.
+COMPAT_VENV := .venv-compat
+COMPAT_BIN := $(COMPAT_VENV)/bin
+COMPAT_RUN := env -u OPTBOOK_REQUIRE_BROWSER
+
+$(COMPAT_VENV)/.installed: requirements-compat.txt pyproject.toml
+	@py=""; for c in python3.12 /root/.pyenv/versions/3.12.*/bin/python3.12; do \
+	  if "$$c" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1; then \
+	    py="$$c"; break; fi; done; \
+	if [ -z "$$py" ]; then py=$(PYTHON); echo "test-compat: no Python 3.12 here (PATH," \
+	  "/root/.pyenv/versions/3.12.*): testing the pinned libraries on $$($$py --version)"; fi; \
+	echo "$$py -m venv $(COMPAT_VENV)"; rm -rf $(COMPAT_VENV) && "$$py" -m venv $(COMPAT_VENV)
+	$(COMPAT_BIN)/python -m pip install --quiet -r requirements-compat.txt
+	@touch $@
+
+test-compat: $(COMPAT_VENV)/.installed
+	@$(COMPAT_BIN)/python -c 'import sys, numpy, matplotlib, sympy; print("compat:", \
+	  sys.version.split()[0], "numpy", numpy.__version__, "matplotlib", matplotlib.__version__, \
+	  "sympy", sympy.__version__)'
+	$(COMPAT_RUN) $(COMPAT_BIN)/python -m pytest tests -p no:cacheprovider \
+	  --ignore=tests/test_site.py
+	$(COMPAT_RUN) PYTHONWARNINGS=$(NB_WARNINGS) $(COMPAT_BIN)/python -m pytest -p no:cacheprovider \
+	  --nbval-lax --nbval-current-env $(NOTEBOOKS)
 
 # The student version of every chapter (solutions replaced by stubs, hidden tests
 # removed): see book/instructors.md.
