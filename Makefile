@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 NOTEBOOKS := $(wildcard book/*.ipynb)
 
-.PHONY: book test lint pytest nbval serve lab bench clean help student test-compat
+.PHONY: book live test lint pytest nbval serve lab bench clean help student test-compat
 
 help:
 	@echo "make book   build the book into _build/html and print the path of index.html"
@@ -48,16 +48,23 @@ _build/.optbook-stamp: $(OPTBOOK_SOURCES)
 	rm -rf _build/.jupyter_cache
 	@mkdir -p _build && touch $@
 
+# Live Python in the reader's browser (Pyodide, served by the site): fetch, verify by
+# sha256 and stage the assets in book/_vendor/live/ (sources and pins: tools/live_assets.py;
+# downloads cached in .cache/live/). Without network it prints one line and the book is
+# built without the "Run live" control; a hash mismatch fails. OPTBOOK_LIVE=0 skips it.
+live: $(VENV)/.runtime
+	@$(BIN)/python tools/live_assets.py
+
 # Pages and Sphinx's environment are rebuilt every time (Sphinx copies static files
 # only when it writes pages, and caches parsed .bib files); execution results are
 # kept in the Jupyter cache, so this costs seconds.
-book: $(VENV)/.runtime $(MATHJAX) _build/.optbook-stamp
+book: $(VENV)/.runtime $(MATHJAX) _build/.optbook-stamp live
 	rm -rf _build/html _build/.doctrees
 	OPTBOOK_FRAMES=1 $(BIN)/jupyter-book build . --path-output . -n -W --keep-going
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
 
 lint: $(VENV)/.test
-	$(BIN)/ruff check src tests benchmarks book
+	$(BIN)/ruff check src tests benchmarks book tools
 
 pytest: $(VENV)/.test
 	$(BIN)/python -m pytest tests

@@ -20,8 +20,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import threading
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
@@ -45,39 +43,13 @@ def _unavailable(reason: str):
     pytest.skip(f"browser tests skipped: {reason}")
 
 
-@pytest.fixture(scope="session")
-def site():
-    """Build the book (cached execution) and serve _build/html on 127.0.0.1."""
-    if shutil.which("make") is None:
-        _unavailable("`make` is not installed")
-    build = subprocess.run(["make", "book"], cwd=ROOT, capture_output=True, text=True)
-    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
-    handler = functools.partial(_QuietHandler, directory=str(HTML))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+# The `site` and `browser` fixtures are in conftest.py: one build, one browser per session
+# for this file and test_live.py (playwright allows one sync instance at a time).
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
-
-
-@pytest.fixture(scope="session")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -r requirements-test.txt)")
-    if not Path(CHROMIUM).exists():
-        _unavailable("Chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 class PageLog:
