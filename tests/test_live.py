@@ -147,3 +147,111 @@ def test_a_changed_file_fails_verification(tmp_path):
     lock = {"packages": {"a": {"depends": ["b"]}, "b": {"depends": ["a", "c"]},
                          "c": {"depends": []}, "d": {"depends": []}}}
     assert live_assets.closure(lock, ["a"]) == ["a", "b", "c"]
+
+
+# Slider figures live: any value, computed in the page; the update time measured.
+SLIDER_CHAPTERS = ["ch01_taylor", "ch07_momentum_adam"]
+SLIDER_MOVES = 20
+# Draws the figure afresh in the page's Python (a new SliderFigure from the same draw
+# function), sets the values, returns the PNG: what Python draws for those values.
+FRESH = """
+import base64 as _b, json as _j
+from optbook.sliders import SliderFigure as _SF, _LIVE
+_f = _LIVE[{id!r}]
+_g = _SF(_f._draw, *_f.sliders, figsize=_f._figsize, dpi=_f.dpi, caption=_f.caption)
+_g.update(**_j.loads({values!r}))
+_b.b64encode(_g.image("png")).decode()
+"""
+
+
+def _pixels(b64: str):
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(b64))).convert("RGB")).astype(int)
+
+
+@pytest.mark.parametrize("chapter", SLIDER_CHAPTERS)
+def test_sliders_are_live_for_any_value(context, site, chapter):
+    import numpy as np
+
+    page = context.new_page()
+    log = PageLog(page, site)
+    page.goto(f"{site}/book/{chapter}.html", wait_until="networkidle")
+    n_static = page.locator("div.optbook-slider").count()
+    assert n_static > 0
+    page.locator("button.optbook-live-button").click()
+    page.wait_for_function("document.body.dataset.optbookLive === 'ready'",
+                           timeout=READY_TIMEOUT_MS)
+    page.evaluate("() => { optbookLive.runUpTo(optbookLive.cells.length - 1); }")
+    page.wait_for_function("""() => optbookLive.cells.every(c => c.ran)
+        && document.body.dataset.optbookLive === 'ready'""", timeout=RUN_TIMEOUT_MS)
+    ids = page.evaluate("Object.keys(optbookLive.sliders)")
+    assert len(ids) == n_static, f"{len(ids)} live sliders for {n_static} on the page"
+    assert page.locator(".optbook-live-slider input[type=range]").count() == \
+        page.locator("div.optbook-slider input[type=range]").count()
+
+    stats = {}
+    for fid in ids:
+        spec = page.evaluate(f"optbookLive.sliders[{fid!r}].spec")
+        d = spec["sliders"][0]
+        grid = d["grid"]
+        off = 0.37 * grid[0] + 0.63 * grid[1]  # between the first two grid points
+        assert min(abs(off - g) for g in grid) > 1e-6
+        moves = page.evaluate(f"optbookLive.sliders[{fid!r}].moves")
+        page.evaluate(f"optbookLive.sliders[{fid!r}].set({d['name']!r}, {off!r})")
+        page.wait_for_function(f"""() => optbookLive.sliders[{fid!r}].moves > {moves}
+            || optbookLive.sliders[{fid!r}].error""")
+        error = page.evaluate(f"optbookLive.sliders[{fid!r}].error")
+        assert error is None, error
+        shown = page.evaluate(f"""optbookLive.sliders[{fid!r}].img.src.split(',')[1]""")
+        values = page.evaluate(f"JSON.stringify(optbookLive.sliders[{fid!r}].drawn)")
+        snapped = page.evaluate(f"optbookLive.sliders[{fid!r}].snapped")
+        if snapped:  # the chapter precomputed this figure on its grid: nearest value drawn
+            assert snapped == [d["name"]] and json.loads(values)[d["name"]] in grid
+        else:
+            assert json.loads(values)[d["name"]] == off
+        fresh = page.evaluate(f"optbookLive.py.runPython({FRESH.format(id=fid, values=values)!r})")
+        a, b = _pixels(shown), _pixels(fresh)
+        assert a.shape == b.shape
+        assert np.abs(a - b).max() <= 2, f"{fid}: the live figure differs from Python's draw"
+        if not snapped:  # ... and not a grid frame: the nearest grid value draws otherwise
+            near = json.dumps({**json.loads(values), d["name"]: grid[1]})
+            grid_png = page.evaluate(
+                f"optbookLive.py.runPython({FRESH.format(id=fid, values=near)!r})")
+            assert np.abs(_pixels(grid_png) - a).max() > 2, f"{fid}: drew a grid frame"
+
+        # Update time over SLIDER_MOVES moves to values spread over each slider's range.
+        ms = page.evaluate(f"""async () => {{
+            const s = optbookLive.sliders[{fid!r}], sp = s.spec.sliders, n = {SLIDER_MOVES};
+            const t = [];
+            for (let k = 0; k < n; k++) {{
+                const d = sp[k % sp.length], f = ((k * 0.618034) % 1);
+                const before = s.moves;
+                s.set(d.name, d.min + f * (d.max - d.min));
+                while (s.moves === before) {{
+                    if (s.error) throw new Error(s.error);
+                    await new Promise(r => requestAnimationFrame(r));
+                }}
+                t.push(s.times[s.times.length - 1]);
+            }}
+            return t; }}""")
+        assert len(ms) == SLIDER_MOVES
+        median, p95 = float(np.median(ms)), float(np.percentile(ms, 95))
+        stats[fid] = {"median_ms": round(median, 1), "p95_ms": round(p95, 1),
+                      "moves": SLIDER_MOVES, "off_grid": not snapped}
+        print(f"{chapter} {fid}: slider update median {median:.0f} ms, "
+              f"p95 {p95:.0f} ms over {SLIDER_MOVES} moves"
+              + (" (precomputed grid: snaps)" if snapped else " (any value)"))
+    assert any(s["off_grid"] for s in stats.values()), "no slider computed off the grid"
+    TIMINGS.setdefault(f"{chapter} sliders", {}).update(stats)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator(".optbook-live-slider").first.screenshot(
+        path=str(SHOTS / f"{chapter}-live-slider.png"))
+    assert log.external == [], f"requests leaving the site: {log.external}"
+    assert log.failed == [], f"failed requests: {log.failed}"
+    assert log.errors == [], f"console errors: {log.errors}"
+    page.close()

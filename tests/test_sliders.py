@@ -371,3 +371,63 @@ def test_figure_uses_the_book_palette():
         import matplotlib as mpl
 
         assert mpl.rcParams["axes.grid"] is RC["axes.grid"]
+
+
+# -- live mode (the reader's browser, Pyodide) ------------------------------------------
+def test_live_mode_emits_a_spec_and_renders_any_value(monkeypatch):
+    from optbook import sliders as S
+
+    monkeypatch.setenv(S.LIVE_ENV, "1")
+    monkeypatch.delenv(FRAMES_ENV, raising=False)
+    sf = line_figure(animated=True)
+    bundle = sf._repr_mimebundle_()
+    spec = bundle[S.LIVE_MIME]
+    assert "text/html" not in bundle and bundle["image/png"][:4] == b"\x89PNG"
+    assert [d["name"] for d in spec["sliders"]] == list(sf.values)
+    for d, s in zip(spec["sliders"], sf.sliders, strict=True):
+        assert d["min"] == s.grid.min() and d["max"] == s.grid.max()
+        assert d["value"] == sf.values[s.name] and d["grid"] == s.grid.tolist()
+    json.dumps(spec)  # travels as JSON
+    # Off the grid: the page's callback draws what a fresh figure draws for that value.
+    off = {"eta": float(np.mean(sf.sliders[0].grid[:2]))}
+    answer = json.loads(S.render_live(spec["id"], json.dumps(off)))
+    assert answer["snapped"] == [] and answer["values"]["eta"] == off["eta"]
+    got = base64.b64decode(answer["png"])
+    fresh = line_figure(animated=True)
+    fresh.update(**off)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(got))),
+                          np.asarray(Image.open(io.BytesIO(fresh.image("png")))))
+    assert sf.values["eta"] == off["eta"]
+    with pytest.raises(ValueError, match="unknown slider"):
+        S.render_live(spec["id"], json.dumps({"nope": 1}))
+
+
+def test_live_mode_off_outside_the_browser(monkeypatch):
+    from optbook import sliders as S
+
+    monkeypatch.delenv(S.LIVE_ENV, raising=False)
+    assert not S.live_mode()
+    assert S.LIVE_MIME not in line_figure()._repr_mimebundle_()
+
+
+def test_live_render_snaps_when_update_knows_only_its_grid(monkeypatch):
+    from optbook import sliders as S
+
+    monkeypatch.setenv(S.LIVE_ENV, "1")
+    table = {0.0: 1.0, 1.0: 2.0, 2.0: 3.0}
+
+    def draw(fig):
+        ax = fig.subplots()
+        (line,) = ax.plot([0, 1], [0, 0], animated=True)
+        ax.set_ylim(0, 4)
+
+        def update(a):
+            line.set_ydata([table[a], table[a]])  # KeyError off the grid
+
+        return update
+
+    sf = SliderFigure(draw, Slider("a", [0.0, 1.0, 2.0]))
+    answer = sf.render(a=1.3)
+    assert answer["snapped"] == ["a"] and answer["values"] == {"a": 1.0}
+    assert answer["png"] == sf.render(a=1.0)["png"]  # the nearest grid value, drawn
+    assert sf.render(a=2.0)["snapped"] == []

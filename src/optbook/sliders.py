@@ -20,6 +20,13 @@ kernel exists, so when the book is built (``OPTBOOK_FRAMES=1``, set by
 switches frames in the browser: the reader sees exactly what the kernel would
 draw for that value. The same object carries both renderings in one output;
 the book's configuration tells the website to show the frames.
+
+In the reader's browser ("Run live", Pyodide: ``sys.platform == "emscripten"``
+or ``OPTBOOK_LIVE_SLIDERS=1``, set by the page's runtime) the figure is live for
+any value: its display is a small spec (:data:`LIVE_MIME`) that the page renders
+as range and number inputs, and every move calls :meth:`SliderFigure.render`
+(the same blitting update, then a PNG). A chapter whose ``update`` only knows its
+grid draws the nearest grid value, and says so.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import io
 import itertools
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,10 +46,30 @@ from PIL import Image
 
 from .plotting import BookFigure, style
 
-__all__ = ["Slider", "SliderFigure", "FRAMES_ENV"]
+__all__ = ["Slider", "SliderFigure", "FRAMES_ENV", "LIVE_ENV", "LIVE_MIME", "render_live"]
 
 #: Environment variable that asks slider figures to render their static frames.
 FRAMES_ENV = "OPTBOOK_FRAMES"
+#: Environment variable that asks slider figures for their live (in-browser) rendering;
+#: set by the website's live runtime, implied under Pyodide (``sys.platform == "emscripten"``).
+LIVE_ENV = "OPTBOOK_LIVE_SLIDERS"
+#: MIME type of the live spec: what the page's live.js turns into inputs and an image.
+LIVE_MIME = "application/vnd.optbook.slider+json"
+
+# Slider figures displayed in live mode, by id, so that the page can call them back.
+_LIVE: dict[str, SliderFigure] = {}
+
+
+def live_mode() -> bool:
+    """True in the reader's browser (Pyodide), where sliders compute every value live."""
+    return sys.platform == "emscripten" or os.environ.get(LIVE_ENV) == "1"
+
+
+def render_live(figure_id: str, values: str) -> str:
+    """The page's callback: redraw figure ``figure_id`` for ``values`` (JSON).
+
+    Returns :meth:`SliderFigure.render`'s answer as JSON."""
+    return json.dumps(_LIVE[figure_id].render(**json.loads(values)))
 
 
 @dataclass(frozen=True)
@@ -126,6 +154,7 @@ class SliderFigure:
         if len(set(names)) != len(names):
             raise ValueError(f"slider names must be distinct, got {names}")
         self.sliders = sliders
+        self._draw, self._figsize = draw, figsize
         self.dpi = int(dpi)
         self.caption = caption
         with style():
@@ -169,6 +198,41 @@ class SliderFigure:
                 self.fig.canvas.restore_region(self._background)
                 for artist in self._animated:
                     self.fig.draw_artist(artist)
+
+    def render(self, **values) -> dict:
+        """Set slider values (any numbers, on the grid or not) and redraw; what the live
+        page calls on every move: the same blitting update as the Jupyter control.
+
+        Returns ``{"png": base64 PNG, "values": the values drawn, "snapped": names}``.
+        A chapter whose ``update`` only knows its grid (results precomputed per grid
+        point) raises for a value off the grid: then the off-grid values are moved to
+        the nearest grid point, drawn, and named in ``snapped`` (the page shows the
+        value drawn), rather than leaving a half-updated figure.
+        """
+        before = dict(self.values)
+        snapped = []
+        try:
+            self.update(**values)
+        except ValueError as exc:
+            if str(exc).startswith("unknown slider"):
+                raise
+            snapped = self._snap(values, before)
+        except Exception:  # noqa: BLE001 - an update that needs grid values
+            snapped = self._snap(values, before)
+        return {"png": _b64(self.image("png")), "values": dict(self.values),
+                "snapped": snapped}
+
+    def _snap(self, values, before):
+        self.values = before
+        near, snapped = {}, []
+        for s in self.sliders:
+            v = float(values.get(s.name, before[s.name]))
+            g = s.grid[int(np.argmin(np.abs(s.grid - v)))]
+            if not np.isclose(g, v, rtol=0, atol=1e-12):
+                snapped.append(s.name)
+            near[s.name] = float(g)
+        self.update(**near)
+        return snapped
 
     def image(self, fmt: str = "png", quality: int = 70) -> bytes:
         """The current canvas encoded as PNG (fast, lossless) or WebP (small)."""
@@ -270,10 +334,34 @@ class SliderFigure:
                 f'<script type="application/json">{data}</script>'
                 f"<script>{_SWITCHER_JS.replace('__ID__', self._id)}</script></div>")
 
+    # -- the rendering in the reader's browser ----------------------------------------
+    def live_spec(self) -> dict:
+        """What live.js needs: the id, and each slider's name, label, range, step and value.
+
+        ``step`` is the grid's spacing when the grid is uniform (the range input
+        then moves on it) and ``"any"`` otherwise; the number input beside it
+        accepts any value, on the grid or not.
+        """
+        _LIVE[self._id] = self
+        sliders = []
+        for s in self.sliders:
+            g = s.grid
+            d = np.diff(np.sort(g))
+            uniform = bool(np.allclose(d, d[0], rtol=1e-9, atol=0))
+            sliders.append({"name": s.name, "label": s.label or s.name,
+                            "min": float(g.min()), "max": float(g.max()),
+                            "step": float(d[0]) if uniform else "any",
+                            "grid": g.tolist(), "value": self.values[s.name]})
+        return {"id": self._id, "sliders": sliders, "caption": self.caption}
+
     # -- display: both renderings in one output -------------------------------------
     def _repr_mimebundle_(self, include=None, exclude=None):
         bundle = {}
-        if os.environ.get(FRAMES_ENV) == "1":
+        if live_mode():
+            # In the reader's browser: a spec that the page renders as inputs
+            # calling back render(); computed for any value, not only the grid.
+            bundle[LIVE_MIME] = self.live_spec()
+        elif os.environ.get(FRAMES_ENV) == "1":
             # Building the website: frames instead of a widget (no kernel there,
             # and a widget's state would only add weight to the page).
             bundle["text/html"] = self.frames_html()

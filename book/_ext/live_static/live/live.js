@@ -178,7 +178,10 @@
     if (o.stream) return el("pre", "optbook-live-" + o.stream, o.text);
     var d = el("div", "optbook-live-mime");
     d.dataset.mime = o.mime;
-    if (o.mime === "image/png" || o.mime === "image/jpeg") {
+    if (o.mime === SLIDER_MIME) {
+      d.append(slider(o.data, o.png));
+      if (state.times.figure == null) state.times.figure = performance.now() - state.t0;
+    } else if (o.mime === "image/png" || o.mime === "image/jpeg") {
       var img = el("img");
       img.src = "data:" + o.mime + ";base64," + o.data;
       img.alt = "figure";
@@ -195,6 +198,85 @@
       d.append(el("pre", "optbook-live-plain", o.data));
     }
     return d;
+  }
+
+  /* A live slider figure: optbook's SliderFigure in live mode sends a spec (id, and each
+   * slider's name, label, min, max, step, grid, value) and its first frame. Each slider is a
+   * range input and a number input (any value, on the grid or not); a move asks the page's
+   * Python for the figure at the new values (slider_render -> SliderFigure.render: the
+   * blitting update and a PNG), at most once per animation frame, and swaps the image.
+   * Every update's time (Python call to image swapped) goes to optbookLive.sliders[id].times.
+   */
+  var SLIDER_MIME = "application/vnd.optbook.slider+json";
+  state.sliders = {};
+  function slider(spec, png) {
+    var root = el("div", "optbook-live-slider");
+    root.dataset.sliderId = spec.id;
+    var values = {}, pending = false;
+    var s = { id: spec.id, spec: spec, root: root, values: values, times: [], moves: 0,
+      error: null };
+    state.sliders[spec.id] = s;
+    spec.sliders.forEach(function (d) {
+      values[d.name] = d.value;
+      var row = el("label", "optbook-live-slider-row");
+      var name = el("span", "optbook-live-slider-label");
+      name.innerHTML = math(escapeHtml(d.label));
+      var range = el("input"); range.type = "range";
+      var num = el("input"); num.type = "number";
+      [range, num].forEach(function (i) {
+        i.min = d.min; i.max = d.max; i.step = d.step; i.value = d.value;
+        i.dataset.name = d.name; i.setAttribute("aria-label", d.name);
+      });
+      num.step = "any";
+      range.addEventListener("input", function () { num.value = range.value; move(d.name, +range.value); });
+      num.addEventListener("input", function () {
+        if (num.value === "" || !isFinite(+num.value)) return;
+        range.value = num.value; move(d.name, +num.value);
+      });
+      row.append(name, range, num);
+      root.append(row);
+    });
+    var img = el("img", "optbook-live-slider-image");
+    img.alt = spec.caption || "slider figure";
+    if (png) img.src = "data:image/png;base64," + png;
+    root.append(img);
+    var render = state.py.globals.get("slider_render");
+    function move(name, v) {
+      values[name] = v;
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(function () {
+        pending = false;
+        var t = performance.now();
+        try {
+          var got = JSON.parse(render(spec.id, JSON.stringify(values)));
+          img.src = "data:image/png;base64," + got.png;
+          s.error = null; s.drawn = got.values; s.snapped = got.snapped;
+          // A chapter that precomputed its grid draws the nearest grid value: show it.
+          got.snapped.forEach(function (n) {
+            var box = root.querySelector('input[type=number][data-name="' + n + '"]');
+            box.value = got.values[n];
+            box.title = "this figure is precomputed on a grid: nearest value drawn";
+          });
+          root.classList.toggle("optbook-live-snapped", got.snapped.length > 0);
+        } catch (err) {
+          s.error = String(err.message || err) || "error";
+          root.dataset.error = s.error.trim().split("\n").slice(-1)[0];
+          console.warn("slider " + spec.id + ": " + s.error);
+          return;
+        }
+        s.times.push(performance.now() - t);
+        s.moves++;
+        root.dataset.moves = s.moves;
+      });
+    }
+    s.img = img;
+    s.set = function (name, v) {  // for tests and scripts: as if the reader typed v
+      var num = root.querySelector('input[type=number][data-name="' + name + '"]');
+      num.value = v;
+      num.dispatchEvent(new Event("input", { bubbles: true }));
+    };
+    return root;
   }
 
   function escapeHtml(s) {

@@ -19,13 +19,15 @@ import types
 import zipfile
 
 # Priority of MIME types, as the book's website shows them (myst-nb's order with
-# the book's overrides: HTML first, then a PNG; widgets never exist here).
-PRIORITY = ["text/html", "image/png", "image/svg+xml", "image/jpeg", "text/markdown",
-            "text/latex", "text/plain"]
+# the book's overrides: HTML first, then a PNG; widgets never exist here). A live
+# slider figure's spec comes first: live.js renders it as inputs and an image.
+PRIORITY = ["application/vnd.optbook.slider+json", "text/html", "image/png", "image/svg+xml",
+            "image/jpeg", "text/markdown", "text/latex", "text/plain"]
 REPRS = {"text/html": "_repr_html_", "image/png": "_repr_png_", "image/svg+xml": "_repr_svg_",
          "image/jpeg": "_repr_jpeg_", "text/markdown": "_repr_markdown_",
          "text/latex": "_repr_latex_"}
 
+SLIDER_MIME = "application/vnd.optbook.slider+json"
 NS = {"__name__": "__main__"}
 _outputs = []
 
@@ -49,6 +51,13 @@ def warm_up():
     import optbook  # noqa: F401
 
     _outputs = []
+
+
+def slider_render(figure_id, values):
+    """A live slider moved: redraw its figure for ``values`` (JSON); the PNG as base64."""
+    from optbook.sliders import render_live
+
+    return render_live(figure_id, values)
 
 
 class _Stream(io.TextIOBase):
@@ -104,7 +113,12 @@ def show(obj):
             value = data[mime]
             if isinstance(value, bytes):
                 value = base64.b64encode(value).decode("ascii")
-            _outputs.append({"mime": mime, "data": value})
+            item = {"mime": mime, "data": value}
+            if mime == SLIDER_MIME and "image/png" in data:  # the first frame, drawn already
+                png = data["image/png"]
+                item["png"] = base64.b64encode(png).decode("ascii") \
+                    if isinstance(png, bytes) else png
+            _outputs.append(item)
             return
 
 
@@ -229,8 +243,9 @@ def _install_ipython_shim():
 
 
 _install_ipython_shim()
-# Figures are drawn with Agg and shown as PNG; slider figures show their first frame
-# (no ipywidgets here, and no grid of frames: phase 2 makes them live).
+# Figures are drawn with Agg and shown as PNG; slider figures are live: they emit a
+# spec that live.js renders as inputs, and every move calls slider_render.
 os.environ["MPLBACKEND"] = "Agg"
 os.environ.pop("OPTBOOK_FRAMES", None)
+os.environ["OPTBOOK_LIVE_SLIDERS"] = "1"
 sys.stdout, sys.stderr = _Stream("stdout"), _Stream("stderr")
