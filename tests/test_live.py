@@ -151,7 +151,9 @@ def test_a_changed_file_fails_verification(tmp_path):
 
 
 # Slider figures live: any value, computed in the page; the update time measured.
-# Two chapters by default (time); OPTBOOK_LIVE_SLIDERS_ALL=1 checks every chapter's sliders.
+# Two chapters by default (time); OPTBOOK_LIVE_SLIDERS_ALL=1 checks every chapter's sliders
+# (it fails today on ch05, ch06, ch08: their updates look up results precomputed on the
+# grid, so off-grid values snap to the nearest grid point; the chapters must compute them).
 SLIDER_CHAPTERS = (CHAPTERS if os.environ.get("OPTBOOK_LIVE_SLIDERS_ALL") == "1"
                    else ["ch01_taylor", "ch07_momentum_adam"])
 SLIDER_MOVES = 20
