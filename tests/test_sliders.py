@@ -387,6 +387,7 @@ def test_live_mode_emits_a_spec_and_renders_any_value(monkeypatch):
     for d, s in zip(spec["sliders"], sf.sliders, strict=True):
         assert d["min"] == s.grid.min() and d["max"] == s.grid.max()
         assert d["value"] == sf.values[s.name] and d["grid"] == s.grid.tolist()
+        assert d["integer"] is False
     json.dumps(spec)  # travels as JSON
     # Off the grid: the page's callback draws what a fresh figure draws for that value.
     off = {"eta": float(np.mean(sf.sliders[0].grid[:2]))}
@@ -400,6 +401,36 @@ def test_live_mode_emits_a_spec_and_renders_any_value(monkeypatch):
     assert sf.values["eta"] == off["eta"]
     with pytest.raises(ValueError, match="unknown slider"):
         S.render_live(spec["id"], json.dumps({"nope": 1}))
+    with pytest.raises(ValueError, match="finite"):
+        sf.render(eta=float("nan"))
+
+
+def test_live_render_clips_to_the_range_and_rounds_integer_sliders():
+    calls = []
+
+    def draw(fig):
+        ax = fig.subplots()
+        (line,) = ax.plot([0, 1], [0, 0], animated=True)
+        ax.set_ylim(0, 40)
+
+        def update(B, eta):
+            calls.append((B, eta))
+            line.set_ydata([B, B])
+
+        return update
+
+    sf = SliderFigure(draw, Slider("B", [2, 4, 8, 32], integer=True),
+                      Slider("eta", [0.1, 0.2]), **SMALL)
+    answer = sf.render(B=5.4, eta=0.15)
+    assert answer["values"] == {"B": 5.0, "eta": 0.15} and answer["snapped"] == ["B"]
+    assert calls[-1] == (5.0, 0.15)  # off the grid, not moved to 4 or 8
+    answer = sf.render(B=100, eta=-1)
+    assert answer["values"] == {"B": 32.0, "eta": 0.1}
+    assert sorted(answer["snapped"]) == ["B", "eta"]
+    assert sf.render(B=7)["snapped"] == [] and sf.values == {"B": 7.0, "eta": 0.1}
+    assert sf.live_spec()["sliders"][0]["integer"] is True
+    with pytest.raises(ValueError, match="whole numbers"):
+        Slider("B", [1.5, 2.0], integer=True)
 
 
 def test_live_mode_off_outside_the_browser(monkeypatch):

@@ -24,9 +24,12 @@ the book's configuration tells the website to show the frames.
 In the reader's browser ("Run live", Pyodide: ``sys.platform == "emscripten"``
 or ``OPTBOOK_LIVE_SLIDERS=1``, set by the page's runtime) the figure is live for
 any value: its display is a small spec (:data:`LIVE_MIME`) that the page renders
-as range and number inputs, and every move calls :meth:`SliderFigure.render`
-(the same blitting update, then a PNG). A chapter whose ``update`` only knows its
-grid draws the nearest grid value, and says so.
+as a range input stepping through the grid and a number input taking any value
+in the grid's range; every move calls :meth:`SliderFigure.render` (the same
+blitting update, then a PNG). An ``update`` that needs an expensive run computes
+it on demand and caches it (``functools.cache``, filled on the grid up front), so
+the frames and any value off the grid come from one function; one that only
+looks values up on its grid draws the nearest grid value, and says so.
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ class Slider:
         label: text shown next to the slider (plain text or unicode).
         value: start value, a member of ``values`` (default: the middle one).
         fmt: format of the value read-out, e.g. ``"{:.2f}"``.
+        integer: the quantity is a whole number (a batch size, a width): off the
+            grid, in the reader's browser, values are rounded to integers.
     """
 
     name: str
@@ -89,6 +94,7 @@ class Slider:
     label: str = ""
     value: float | None = None
     fmt: str = "{:.3g}"
+    integer: bool = False
     _grid: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -102,6 +108,9 @@ class Slider:
             raise ValueError(f"Slider {self.name!r}: values must be finite")
         if np.unique(grid).size != grid.size:
             raise ValueError(f"Slider {self.name!r}: values must be distinct")
+        if self.integer and not np.all(grid == np.round(grid)):
+            raise ValueError(f"Slider {self.name!r}: integer=True needs a grid of whole "
+                             f"numbers, got {grid.tolist()}")
         object.__setattr__(self, "_grid", grid)
         if self.value is not None and not np.any(np.isclose(grid, self.value, rtol=0,
                                                             atol=1e-12)):
@@ -123,6 +132,12 @@ class Slider:
     def text(self, v: float) -> str:
         """The read-out of value ``v``."""
         return self.fmt.format(v)
+
+    def admissible(self, v: float) -> float:
+        """The value drawn for a requested ``v`` (any number): clipped to the grid's
+        range, rounded if the slider is ``integer``."""
+        v = float(np.clip(float(v), self.grid.min(), self.grid.max()))
+        return float(round(v)) if self.integer else v
 
 
 _counter = itertools.count()
@@ -203,36 +218,35 @@ class SliderFigure:
         """Set slider values (any numbers, on the grid or not) and redraw; what the live
         page calls on every move: the same blitting update as the Jupyter control.
 
-        Returns ``{"png": base64 PNG, "values": the values drawn, "snapped": names}``.
-        A chapter whose ``update`` only knows its grid (results precomputed per grid
-        point) raises for a value off the grid: then the off-grid values are moved to
-        the nearest grid point, drawn, and named in ``snapped`` (the page shows the
-        value drawn), rather than leaving a half-updated figure.
+        Values are first made admissible (clipped to the grid's range, rounded for an
+        ``integer`` slider). Returns ``{"png": base64 PNG, "values": the values drawn,
+        "snapped": names of the sliders drawn at another value than asked}``. An
+        ``update`` that only knows its grid (results looked up per grid point) raises
+        off the grid: then the values are moved to the nearest grid point, so the page
+        never shows a half-updated figure; chapters compute on demand instead (a
+        ``functools.cache``-d run, filled on the grid up front for the frames).
         """
+        unknown = set(values) - set(self.values)
+        if unknown:
+            raise ValueError(f"unknown slider(s) {sorted(unknown)}; sliders are "
+                             f"{list(self.values)}")
+        by_name = {s.name: s for s in self.sliders}
+        asked = {k: float(v) for k, v in values.items()}
+        if not all(np.isfinite(v) for v in asked.values()):
+            raise ValueError(f"slider values must be finite numbers, got {values}")
+        wanted = {k: by_name[k].admissible(v) for k, v in asked.items()}
         before = dict(self.values)
-        snapped = []
         try:
-            self.update(**values)
-        except ValueError as exc:
-            if str(exc).startswith("unknown slider"):
-                raise
-            snapped = self._snap(values, before)
+            self.update(**wanted)
         except Exception:  # noqa: BLE001 - an update that needs grid values
-            snapped = self._snap(values, before)
+            self.values = before
+            wanted = {k: float(by_name[k].grid[np.argmin(np.abs(by_name[k].grid - v))])
+                      for k, v in wanted.items()}
+            self.update(**wanted)
+        snapped = [k for k in asked if not np.isclose(self.values[k], asked[k], rtol=0,
+                                                      atol=1e-12)]
         return {"png": _b64(self.image("png")), "values": dict(self.values),
                 "snapped": snapped}
-
-    def _snap(self, values, before):
-        self.values = before
-        near, snapped = {}, []
-        for s in self.sliders:
-            v = float(values.get(s.name, before[s.name]))
-            g = s.grid[int(np.argmin(np.abs(s.grid - v)))]
-            if not np.isclose(g, v, rtol=0, atol=1e-12):
-                snapped.append(s.name)
-            near[s.name] = float(g)
-        self.update(**near)
-        return snapped
 
     def image(self, fmt: str = "png", quality: int = 70) -> bytes:
         """The current canvas encoded as PNG (fast, lossless) or WebP (small)."""
@@ -336,22 +350,18 @@ class SliderFigure:
 
     # -- the rendering in the reader's browser ----------------------------------------
     def live_spec(self) -> dict:
-        """What live.js needs: the id, and each slider's name, label, range, step and value.
+        """What live.js needs: the id, and each slider's name, label, grid, value and
+        whether it is ``integer``.
 
-        ``step`` is the grid's spacing when the grid is uniform (the range input
-        then moves on it) and ``"any"`` otherwise; the number input beside it
-        accepts any value, on the grid or not.
+        The page's range input steps through the grid (as the frames do: a drag stays
+        fast even where a value off the grid costs a new run); the number input beside
+        it takes any value in the grid's range, which :meth:`render` computes.
         """
         _LIVE[self._id] = self
-        sliders = []
-        for s in self.sliders:
-            g = s.grid
-            d = np.diff(np.sort(g))
-            uniform = bool(np.allclose(d, d[0], rtol=1e-9, atol=0))
-            sliders.append({"name": s.name, "label": s.label or s.name,
-                            "min": float(g.min()), "max": float(g.max()),
-                            "step": float(d[0]) if uniform else "any",
-                            "grid": g.tolist(), "value": self.values[s.name]})
+        sliders = [{"name": s.name, "label": s.label or s.name, "grid": s.grid.tolist(),
+                    "min": float(s.grid.min()), "max": float(s.grid.max()),
+                    "value": self.values[s.name], "integer": s.integer}
+                   for s in self.sliders]
         return {"id": self._id, "sliders": sliders, "caption": self.caption}
 
     # -- display: both renderings in one output -------------------------------------
