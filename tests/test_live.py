@@ -5,8 +5,11 @@ Chromium driven by playwright, skipped or failed the same way when Chromium is
 absent). On every chapter page: nothing of the runtime loads before the click;
 "Run live" reaches ready; all cells run in order without an error or a warning;
 an edited cell shows a new output; an error shows a traceback and the session goes
-on; no request leaves the site and the console stays clean. The time to ready and
-to the first figure of each chapter are printed and written to
+on; every slider figure is live: a value off the grid draws what Python draws for it,
+not a grid frame, and its update time is measured for typed values (each a new
+computation) and for steps of the range input through the grid; no request leaves the
+site and the console stays clean. The time to ready and
+to the first figure of each chapter, and the slider update times, are printed and written to
 ``_build/live-timings.json``.
 
 All chapters share one browser context, so later chapters load Pyodide and the
@@ -16,8 +19,8 @@ wheels from the browser's cache, as a reader's would.
 from __future__ import annotations
 
 import json
-import os
 import time
+from pathlib import Path
 
 import pytest
 from test_site import CHAPTERS, HTML, ROOT, SHOTS, PageLog, _unavailable
@@ -85,6 +88,8 @@ def test_chapter_runs_live(context, site, chapter):
         stderr: c.out.querySelectorAll('.optbook-live-stderr').length,
         images: c.out.querySelectorAll('img').length,
         math: c.out.querySelectorAll('mjx-container').length,
+        shows_code: c.code.value.includes("display(Code("),
+        highlighted: c.out.querySelectorAll('.highlight span.k, .highlight span.kn').length,
         staticImages: c.staticOut ? c.staticOut.querySelectorAll('img').length : 0}))""")
     failing = [(k + 1, c["text"][-800:]) for k, c in enumerate(cells) if c["errors"]]
     assert failing == [], f"cells that fail live: {failing}"
@@ -94,6 +99,9 @@ def test_chapter_runs_live(context, site, chapter):
         assert any(c["images"] for c in cells), "no figure shown live"
     assert sum(c["math"] for c in cells) > 0, "no SymPy output typeset live"
     assert page.locator(".optbook-live-output mjx-merror").count() == 0
+    plain = [k + 1 for k, c in enumerate(cells) if c["shows_code"] and not c["highlighted"]]
+    assert plain == [], f"Code(...) shown without highlighting in cells {plain}"
+    sliders = check_live_sliders(page, chapter)
 
     # Edit a cell: a new number gives a new output; the session keeps its state.
     last = page.evaluate("""() => optbookLive.cells.map(c => c.code.checkVisibility(
@@ -117,7 +125,7 @@ def test_chapter_runs_live(context, site, chapter):
                         "first_figure_s": round(times.get("figure", 0) / 1000, 2) or None,
                         "run_all_s": round(run_wall, 2), "cells": n,
                         "slowest_cell_s": round(max(c["ms"] for c in cells) / 1000, 2),
-                        "steps_ms": times["steps"]}
+                        "steps_ms": times["steps"], "sliders": sliders}
     print(f"{chapter}: ready {times['ready'] / 1000:.1f} s, first figure "
           f"{times.get('figure', float('nan')) / 1000:.1f} s after the click, "
           f"{n} cells in {run_wall:.1f} s")
@@ -129,6 +137,56 @@ def test_chapter_runs_live(context, site, chapter):
     page.close()
 
 
+def test_python_runs_off_the_page_thread_and_stop_restarts(context, site):
+    """A long cell leaves the page responsive (Python runs in a Web Worker); Stop ends
+    an endless loop and a fresh session starts, in which the old variables are gone."""
+    page = context.new_page()
+    log = PageLog(page, site)
+    page.goto(f"{site}/book/{CHAPTERS[0]}.html", wait_until="networkidle")
+    page.locator("button.optbook-live-button").click()
+    page.wait_for_function("document.body.dataset.optbookLive === 'ready'",
+                           timeout=READY_TIMEOUT_MS)
+    assert _run(page, 0, "x_before = 5\nx_before")["text"].strip() == "5"
+
+    page.locator("textarea.optbook-live-code").nth(0).fill(
+        "import time\nt0 = time.time()\nwhile time.time() - t0 < 4:\n    pass\n'done'")
+    page.locator("button.optbook-live-run").nth(0).click()
+    page.wait_for_function("document.body.dataset.optbookLive === 'running'")
+    gaps = page.evaluate("""async () => {  // the page's timers while Python computes
+        const gaps = []; let last = performance.now();
+        const end = last + 2000;
+        while (performance.now() < end) {
+            await new Promise(r => setTimeout(r, 20));
+            const now = performance.now(); gaps.push(now - last); last = now;
+        }
+        return gaps; }""")
+    assert page.evaluate("document.body.dataset.optbookLive") == "running"
+    assert max(gaps) < 250, f"the page froze for {max(gaps):.0f} ms while Python ran"
+    page.wait_for_function("document.body.dataset.optbookLive === 'ready'", timeout=60_000)
+    assert page.evaluate("optbookLive.cells[0].out.innerText").strip() == "'done'"
+
+    page.locator("textarea.optbook-live-code").nth(0).fill("while True:\n    pass")
+    page.locator("button.optbook-live-run").nth(0).click()
+    page.wait_for_function("document.body.dataset.optbookLive === 'running'")
+    page.wait_for_timeout(500)
+    stop = page.locator("button.optbook-live-stop")
+    assert stop.is_visible()
+    t0 = time.perf_counter()
+    stop.click()
+    page.wait_for_function("document.body.dataset.optbookLive === 'ready'",
+                           timeout=READY_TIMEOUT_MS)
+    restart = time.perf_counter() - t0
+    assert "Stopped" in page.evaluate("optbookLive.cells[0].out.innerText")
+    assert not stop.is_visible()
+    assert _run(page, 0, "'x_before' in globals()")["text"].strip() == "False"
+    assert _run(page, 0, "1 + 1")["text"].strip() == "2"
+    TIMINGS["restart after Stop"] = {"ready_s": round(restart, 2)}
+    print(f"Stop: new session ready {restart:.1f} s after the click")
+    assert log.external == [] and log.failed == [], (log.external, log.failed)
+    assert log.errors == [], f"console errors: {log.errors}"
+    page.close()
+
+
 def _live_assets():
     import importlib.util
 
@@ -136,6 +194,21 @@ def _live_assets():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_every_component_ships_its_licence():
+    """Each third-party component served with the live runtime has its licence text."""
+    if not LIVE.exists():
+        pytest.skip("no live assets (make book printed why)")
+    manifest = json.loads(LIVE.read_text())
+    licences = LIVE.parent / "licenses"
+    missing = [name for name, files in manifest["components"].items() if name != "optbook"
+               and not (files and all((licences / f).is_file() for f in files))]
+    assert missing == [], f"components without a licence file: {missing}"
+    pyodide = (licences / "pyodide__LICENSE.txt").read_text()
+    assert "Mozilla Public License 2.0" in pyodide
+    if Path("/usr/share/common-licenses/MPL-2.0").exists():  # Debian: the full text
+        assert "Mozilla Public License Version 2.0" in pyodide and len(pyodide) > 10_000
 
 
 def test_a_changed_file_fails_verification(tmp_path):
@@ -151,11 +224,6 @@ def test_a_changed_file_fails_verification(tmp_path):
 
 
 # Slider figures live: any value, computed in the page; the update time measured.
-# Two chapters by default (time); OPTBOOK_LIVE_SLIDERS_ALL=1 checks every chapter's sliders
-# (it fails today on ch05, ch06, ch08: their updates look up results precomputed on the
-# grid, so off-grid values snap to the nearest grid point; the chapters must compute them).
-SLIDER_CHAPTERS = (CHAPTERS if os.environ.get("OPTBOOK_LIVE_SLIDERS_ALL") == "1"
-                   else ["ch01_taylor", "ch07_momentum_adam"])
 SLIDER_MOVES = 20
 # Draws the figure afresh in the page's Python (a new SliderFigure from the same draw
 # function), sets the values, returns the PNG: what Python draws for those values.
@@ -167,6 +235,27 @@ _g = _SF(_f._draw, *_f.sliders, figsize=_f._figsize, dpi=_f.dpi, caption=_f.capt
 _g.update(**_j.loads({values!r}))
 _b.b64encode(_g.image("png")).decode()
 """
+# Moves a slider n times and returns each update's time (ms): "number" types values spread
+# over the range (off the grid: each a new computation), "range" steps the range input
+# through the grid (what a drag does).
+MOVES = """async ([id, how, n]) => {
+    const s = optbookLive.sliders[id], sp = s.spec.sliders, t = [];
+    for (let k = 0; k < n; k++) {
+        const d = sp[k % sp.length], before = s.moves;
+        if (how === "number") {
+            s.set(d.name, d.min + ((k * 0.618034 + 0.1) % 1) * (d.max - d.min));
+        } else {
+            const r = s.root.querySelector('input[type=range][data-name="' + d.name + '"]');
+            r.value = (+r.value + 1) % d.grid.length;
+            r.dispatchEvent(new Event("input", {bubbles: true}));
+        }
+        while (s.moves === before) {
+            if (s.error) throw new Error(s.error);
+            await new Promise(r => requestAnimationFrame(r));
+        }
+        t.push(s.times[s.times.length - 1]);
+    }
+    return t; }"""
 
 
 def _pixels(b64: str):
@@ -179,84 +268,63 @@ def _pixels(b64: str):
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(b64))).convert("RGB")).astype(int)
 
 
-@pytest.mark.parametrize("chapter", SLIDER_CHAPTERS)
-def test_sliders_are_live_for_any_value(context, site, chapter):
+def _off_grid(d: dict) -> float | None:
+    """A value between two grid points of slider spec ``d`` (a whole number if integer)."""
+    grid = sorted(d["grid"])
+    for a, b in zip(grid, grid[1:], strict=False):
+        v = 0.37 * a + 0.63 * b
+        v = float(round(v)) if d["integer"] else v
+        if min(abs(v - g) for g in grid) > 1e-6:
+            return v
+    return None
+
+
+def check_live_sliders(page, chapter: str) -> dict:
+    """Every slider figure of the page (cells already run): live for a value off the grid,
+    equal to what Python draws for it; update times for typed values and grid steps."""
     import numpy as np
 
-    page = context.new_page()
-    log = PageLog(page, site)
-    page.goto(f"{site}/book/{chapter}.html", wait_until="networkidle")
-    n_static = page.locator("div.optbook-slider").count()
-    assert n_static > 0
-    page.locator("button.optbook-live-button").click()
-    page.wait_for_function("document.body.dataset.optbookLive === 'ready'",
-                           timeout=READY_TIMEOUT_MS)
-    page.evaluate("() => { optbookLive.runUpTo(optbookLive.cells.length - 1); }")
-    page.wait_for_function("""() => optbookLive.cells.every(c => c.ran)
-        && document.body.dataset.optbookLive === 'ready'""", timeout=RUN_TIMEOUT_MS)
     ids = page.evaluate("Object.keys(optbookLive.sliders)")
+    n_static = page.locator("div.optbook-slider").count()
     assert len(ids) == n_static, f"{len(ids)} live sliders for {n_static} on the page"
     assert page.locator(".optbook-live-slider input[type=range]").count() == \
         page.locator("div.optbook-slider input[type=range]").count()
-
     stats = {}
     for fid in ids:
         spec = page.evaluate(f"optbookLive.sliders[{fid!r}].spec")
-        d = spec["sliders"][0]
-        grid = d["grid"]
-        off = 0.37 * grid[0] + 0.63 * grid[1]  # between the first two grid points
-        assert min(abs(off - g) for g in grid) > 1e-6
+        d, off = next((d, v) for d in spec["sliders"] if (v := _off_grid(d)) is not None)
         moves = page.evaluate(f"optbookLive.sliders[{fid!r}].moves")
         page.evaluate(f"optbookLive.sliders[{fid!r}].set({d['name']!r}, {off!r})")
         page.wait_for_function(f"""() => optbookLive.sliders[{fid!r}].moves > {moves}
-            || optbookLive.sliders[{fid!r}].error""")
+            || optbookLive.sliders[{fid!r}].error""", timeout=60_000)
         error = page.evaluate(f"optbookLive.sliders[{fid!r}].error")
         assert error is None, error
-        shown = page.evaluate(f"""optbookLive.sliders[{fid!r}].img.src.split(',')[1]""")
+        shown = page.evaluate(f"optbookLive.sliders[{fid!r}].img.src.split(',')[1]")
         values = page.evaluate(f"JSON.stringify(optbookLive.sliders[{fid!r}].drawn)")
-        snapped = page.evaluate(f"optbookLive.sliders[{fid!r}].snapped")
-        if snapped:  # the chapter precomputed this figure on its grid: nearest value drawn
-            assert snapped == [d["name"]] and json.loads(values)[d["name"]] in grid
-        else:
-            assert json.loads(values)[d["name"]] == off
-        fresh = page.evaluate(f"optbookLive.py.runPython({FRESH.format(id=fid, values=values)!r})")
-        a, b = _pixels(shown), _pixels(fresh)
-        assert a.shape == b.shape
-        assert np.abs(a - b).max() <= 2, f"{fid}: the live figure differs from Python's draw"
-        if not snapped:  # ... and not a grid frame: the nearest grid value draws otherwise
-            near = json.dumps({**json.loads(values), d["name"]: grid[1]})
-            grid_png = page.evaluate(
-                f"optbookLive.py.runPython({FRESH.format(id=fid, values=near)!r})")
-            assert np.abs(_pixels(grid_png) - a).max() > 2, f"{fid}: drew a grid frame"
+        assert page.evaluate(f"optbookLive.sliders[{fid!r}].snapped") == []
+        assert json.loads(values)[d["name"]] == off, f"{fid}: drew {values}, not {off}"
+        fresh = page.evaluate(f"optbookLive.python({FRESH.format(id=fid, values=values)!r})")
+        a = _pixels(shown)
+        assert a.shape == _pixels(fresh).shape
+        assert np.abs(a - _pixels(fresh)).max() <= 2, f"{fid}: differs from Python's draw"
+        nearest = min(d["grid"], key=lambda g: abs(g - off))
+        near = json.dumps({**json.loads(values), d["name"]: nearest})
+        grid_png = page.evaluate(f"optbookLive.python({FRESH.format(id=fid, values=near)!r})")
+        assert np.abs(_pixels(grid_png) - a).max() > 2, f"{fid}: drew the nearest grid frame"
 
-        # Update time over SLIDER_MOVES moves to values spread over each slider's range.
-        ms = page.evaluate(f"""async () => {{
-            const s = optbookLive.sliders[{fid!r}], sp = s.spec.sliders, n = {SLIDER_MOVES};
-            const t = [];
-            for (let k = 0; k < n; k++) {{
-                const d = sp[k % sp.length], f = ((k * 0.618034) % 1);
-                const before = s.moves;
-                s.set(d.name, d.min + f * (d.max - d.min));
-                while (s.moves === before) {{
-                    if (s.error) throw new Error(s.error);
-                    await new Promise(r => requestAnimationFrame(r));
-                }}
-                t.push(s.times[s.times.length - 1]);
-            }}
-            return t; }}""")
-        assert len(ms) == SLIDER_MOVES
-        median, p95 = float(np.median(ms)), float(np.percentile(ms, 95))
-        stats[fid] = {"median_ms": round(median, 1), "p95_ms": round(p95, 1),
-                      "moves": SLIDER_MOVES, "off_grid": not snapped}
-        print(f"{chapter} {fid}: slider update median {median:.0f} ms, "
-              f"p95 {p95:.0f} ms over {SLIDER_MOVES} moves"
-              + (" (precomputed grid: snaps)" if snapped else " (any value)"))
-    assert any(s["off_grid"] for s in stats.values()), "no slider computed off the grid"
-    TIMINGS.setdefault(f"{chapter} sliders", {}).update(stats)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.locator(".optbook-live-slider").first.screenshot(
-        path=str(SHOTS / f"{chapter}-live-slider.png"))
-    assert log.external == [], f"requests leaving the site: {log.external}"
-    assert log.failed == [], f"failed requests: {log.failed}"
-    assert log.errors == [], f"console errors: {log.errors}"
-    page.close()
+        typed = page.evaluate(MOVES, [fid, "number", SLIDER_MOVES])
+        stepped = page.evaluate(MOVES, [fid, "range", SLIDER_MOVES])
+        assert len(typed) == len(stepped) == SLIDER_MOVES
+        stats[fid] = {"typed_median_ms": round(float(np.median(typed)), 1),
+                      "typed_p95_ms": round(float(np.percentile(typed, 95)), 1),
+                      "grid_median_ms": round(float(np.median(stepped)), 1),
+                      "grid_p95_ms": round(float(np.percentile(stepped, 95)), 1),
+                      "moves": SLIDER_MOVES}
+        print(f"{chapter} {fid}: slider update, typed values median {np.median(typed):.0f} ms, "
+              f"p95 {np.percentile(typed, 95):.0f} ms; grid steps median "
+              f"{np.median(stepped):.0f} ms, p95 {np.percentile(stepped, 95):.0f} ms")
+    if ids:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.locator(".optbook-live-slider").first.screenshot(
+            path=str(SHOTS / f"{chapter}-live-slider.png"))
+    return stats

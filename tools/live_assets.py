@@ -47,6 +47,8 @@ PURE_WHEELS = {  # file name -> sha256 (PyPI), installed from the site by Pyodid
         "a0b2b9fe80bbcd81a6647ff13108738cfb482d481d826cc0e02f5b35e5c88d2c",
     "sympy-1.14.0-py3-none-any.whl":
         "e091cc3e99d2141a0ba2847328f5479b05d94a6635cb96148ccb3f34671bd8f5",
+    "pygments-2.21.0-py3-none-any.whl":  # Code(...) highlighted as Sphinx highlights
+        "2363c69b61c4a97c838da3b130dcd6468f4848992b21a82f2a63ec34377137d9",
 }
 CORE_FILES = ["pyodide.js", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip",
               "pyodide-lock.json", "package.json", "README.md"]
@@ -188,6 +190,13 @@ def optbook_wheel(dest: Path) -> Path:
     return target
 
 
+def mpl_text() -> str:
+    """The MPL 2.0's full text: the npm package names the licence but ships no text.
+    Debian's base-files holds it (every Debian machine has it); elsewhere, the URL only."""
+    path = Path("/usr/share/common-licenses/MPL-2.0")
+    return "\n" + path.read_text() if path.exists() else ""
+
+
 def stage(tmp: Path) -> dict:
     pyo, wheels, lic = tmp / "pyodide", tmp / "wheels", tmp / "licenses"
     for d in (pyo, wheels, lic):
@@ -200,7 +209,7 @@ def stage(tmp: Path) -> dict:
         f"Pyodide {PYODIDE_VERSION} (npm package pyodide, https://pyodide.org): "
         "Mozilla Public License 2.0 (package.json 'license' field), "
         "https://www.mozilla.org/MPL/2.0/. The core bundles CPython 3.12 (PSF License) "
-        "and Emscripten's runtime (MIT).\n")
+        "and Emscripten's runtime (MIT).\n" + mpl_text())
     lock = json.loads((pyo / "pyodide-lock.json").read_text())
     if lock["info"]["version"] != PYODIDE_VERSION:
         raise Mismatch(f"pyodide-lock.json is for {lock['info']['version']}")

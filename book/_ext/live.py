@@ -3,10 +3,10 @@
 ``make live`` (tools/live_assets.py) stages Pyodide and the wheels in
 ``book/_vendor/live/`` (copied to ``_static/live/`` by ``html_static_path``). When
 its ``manifest.json`` exists, this extension adds live.js and live.css to chapter
-pages only and copies them, with live_runtime.py, from ``live_static/live/`` next
-to the assets. live.js adds the button; nothing else loads before the reader
-clicks it. Without the assets (no network at build time) nothing is added: the
-control is absent, never broken.
+pages only and copies them, with live_worker.js (Python runs in a Web Worker) and
+live_runtime.py, from ``live_static/live/`` next to the assets. live.js adds the
+button; nothing else loads before the reader clicks it. Without the assets (no
+network at build time) nothing is added: the control is absent, never broken.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 SOURCES = Path(__file__).resolve().parent / "live_static" / "live"
-FILES = ("live.js", "live.css", "live_runtime.py")
+FILES = ("live.js", "live.css", "live_worker.js", "live_runtime.py")
 CHAPTER = re.compile(r"(^|/)ch\d\d_[^/]*$")
 
 

@@ -1,11 +1,13 @@
 /* "Run live": the chapter's code cells, editable and run in the page by Pyodide.
  *
- * Nothing of the runtime loads before the reader clicks the button. Then: Pyodide
- * (served by this site, _static/live/pyodide/), numpy, matplotlib and their
- * dependencies (pyodide-lock.json), the sympy, mpmath and optbook wheels, and
- * live_runtime.py, which runs a cell and returns its outputs. One Python session
- * per page; every code cell becomes a text area with a Run button (Shift+Enter);
- * running a cell first runs the earlier cells that have not run yet.
+ * Nothing of the runtime loads before the reader clicks the button. Then a Web Worker
+ * (live_worker.js) loads Pyodide (served by this site, _static/live/pyodide/), numpy,
+ * matplotlib and their dependencies (pyodide-lock.json), the sympy, mpmath and optbook
+ * wheels, and live_runtime.py, which runs a cell and returns its outputs. Python runs in
+ * the worker, so the page stays responsive while a cell computes; "Stop" ends the worker
+ * and starts a fresh session. One Python session per page; every code cell becomes a text
+ * area with a Run button (Shift+Enter); running a cell first runs the earlier cells that
+ * have not run yet.
  */
 (function () {
   "use strict";
@@ -40,51 +42,52 @@
     document.body.dataset.optbookLive = "off";
   }
 
+  // The worker and its calls: each message carries an id; the answer resolves its promise.
+  var calls = {}, nextId = 0;
+  function call(cmd, data) {
+    return new Promise(function (ok, fail) {
+      var id = ++nextId;
+      calls[id] = { ok: ok, fail: fail };
+      state.worker.postMessage(Object.assign({ id: id, cmd: cmd }, data));
+    });
+  }
+  function failAll(message) {
+    Object.keys(calls).forEach(function (id) { calls[id].fail(new Error(message)); });
+    calls = {};
+  }
+  // For scripts and tests: run Python source in the session, get str() of its value.
+  state.python = function (code) { return call("python", { code: code }); };
+
   async function start() {
     button.disabled = true; progress.hidden = false;
     state.t0 = performance.now();
+    state.times.steps = [];
     try {
-      state.times.steps = [];
-      var step = function (k, text) {
-        state.times.steps.push([text, Math.round(performance.now() - state.t0)]);
-        progress.value = k; setStatus("loading", text);
+      var worker = new Worker(BASE + "live_worker.js");
+      state.worker = worker;
+      worker.onmessage = function (e) {
+        var m = e.data;
+        if (m.progress != null) {
+          state.times.steps.push([m.text, Math.round(performance.now() - state.t0)]);
+          progress.value = m.progress; setStatus("loading", m.text);
+          return;
+        }
+        var c = calls[m.id];
+        delete calls[m.id];
+        if (c && m.error != null) c.fail(new Error(m.error));
+        else if (c) c.ok(m.result);
       };
-      step(0, "Loading Python\u2026");
-      var manifest = await (await fetch(BASE + "manifest.json")).json();
-      await new Promise(function (ok, fail) {
-        var s = el("script"); s.src = BASE + "pyodide/pyodide.js";
-        s.onload = ok; s.onerror = function () { fail(new Error("pyodide.js did not load")); };
-        document.head.append(s);
-      });
-      var py = await loadPyodide({ indexURL: BASE + "pyodide/" });
-      step(1, "Loading numpy, matplotlib\u2026");
-      await py.loadPackage(manifest.packages, { messageCallback: function () {} });
-      step(2, "Installing sympy and optbook\u2026");
-      py.FS.mkdirTree("/tmp/wheels");
-      var files = await Promise.all(manifest.wheels.map(async function (w) {
-        var r = await fetch(BASE + "wheels/" + w);
-        if (!r.ok) throw new Error(w + ": HTTP " + r.status);
-        return [w.split("?")[0], new Uint8Array(await r.arrayBuffer())];
-      }));
-      step(3, "Starting the session\u2026");
-      py.runPython(await (await fetch(BASE + "live_runtime.py")).text());
-      var install = py.globals.get("install_wheel");
-      files.forEach(function (f) {
-        py.FS.writeFile("/tmp/wheels/" + f[0], f[1]);
-        install("/tmp/wheels/" + f[0]);
-      });
-      install.destroy();
-      // Import the heavy modules now (matplotlib builds its font cache on first import),
-      // so that the first cell runs as fast as the others.
-      step(4, "Importing numpy, sympy, matplotlib and optbook\u2026");
-      await new Promise(function (ok) { setTimeout(ok, 30); });
-      py.runPython("warm_up()");
-      state.py = py; state.run = py.globals.get("run_cell");
+      worker.onerror = function (e) {
+        e.preventDefault();
+        failAll("the Python worker failed: " + (e.message || "unknown error"));
+      };
+      await call("start", {});
       state.times.ready = performance.now() - state.t0;
       progress.value = 5; progress.hidden = true;
-      setStatus("ready", "Python ready (" + (state.times.ready / 1000).toFixed(1) +
-        " s). Edit any cell and run it; Shift+Enter runs the cell you are typing in.");
-      makeCellsLive();
+      if (!state.cells.length) makeCellsLive();
+      setStatus("ready", (state.restarts ? "New Python session" : "Python ready") + " (" +
+        (state.times.ready / 1000).toFixed(1) + " s). Edit any cell and run it; " +
+        "Shift+Enter runs the cell you are typing in.");
     } catch (err) {
       progress.hidden = true;
       setStatus("failed", "Python could not start: " + err.message);
@@ -92,11 +95,36 @@
     }
   }
 
+  /* Stop: Python can't be interrupted from the page without a SharedArrayBuffer (see
+   * live_worker.js), so the worker ends and a new session starts (from the browser's cache).
+   * Every cell is then "not run"; outputs shown stay, slider figures of the old session
+   * are frozen until their cell runs again. */
+  function stop() {
+    if (!state.worker) return;
+    state.worker.terminate();
+    state.generation++;
+    state.restarts = (state.restarts || 0) + 1;
+    failAll("stopped");
+    state.cells.forEach(function (c) { c.ran = false; c.label.textContent = "[ ]"; });
+    Object.keys(state.sliders).forEach(function (id) { state.sliders[id].freeze(); });
+    state.sliders = {};
+    queue = Promise.resolve();
+    stopButton.hidden = true;
+    start();
+  }
+  var stopButton = el("button", "optbook-live-stop", "\u25A0 Stop");
+  stopButton.type = "button"; stopButton.hidden = true;
+  stopButton.title = "Stop Python (a new session starts; run the cells again)";
+  stopButton.addEventListener("click", stop);
+  state.stop = stop;
+  state.generation = 0;
+
   function makeCellsLive() {
     var runAll = el("button", "optbook-live-button", "\u25B6 Run all cells");
     runAll.type = "button";
     runAll.addEventListener("click", function () { runUpTo(state.cells.length - 1); });
     button.replaceWith(runAll);
+    runAll.after(stopButton);
     document.querySelectorAll("div.cell").forEach(function (cell) {
       var input = cell.querySelector(".cell_input");
       var pre = input && input.querySelector("pre");
@@ -137,11 +165,15 @@
 
   var queue = Promise.resolve();
   function runUpTo(k, force) {
+    var generation = state.generation;
     queue = queue.then(async function () {
-      for (var i = 0; i <= k; i++) {
+      stopButton.hidden = false;
+      for (var i = 0; i <= k && generation === state.generation; i++) {
         var c = state.cells[i];
         if (!c.ran || (i === k && force)) await runCell(c);
       }
+      if (generation !== state.generation) return;  // stopped: a new session is starting
+      stopButton.hidden = true;
       document.body.dataset.optbookLive = "ready";
     });
     return queue;
@@ -151,17 +183,19 @@
   async function runCell(c) {
     document.body.dataset.optbookLive = "running";
     c.label.textContent = "[*]"; c.cell.classList.add("optbook-live-busy");
-    // Let the page paint the busy state: Python runs on this thread.
-    await new Promise(function (ok) { requestAnimationFrame(function () { setTimeout(ok, 0); }); });
     var t = performance.now();
-    var outputs;
+    var outputs, stopped = false;
     try {  // run_cell catches Python's exceptions; this is for the runtime failing
-      outputs = JSON.parse(state.run(c.code.value, c.index + 1));
+      outputs = JSON.parse(await call("run", { source: c.code.value, number: c.index + 1 }));
     } catch (err) {
-      outputs = [{ error: "RuntimeError", text: "The Python runtime failed: " + err.message }];
+      stopped = err.message === "stopped";
+      outputs = [{ error: stopped ? "Stopped" : "RuntimeError", text: stopped
+        ? "Stopped: this cell did not finish. Python restarts with a new session."
+        : "The Python runtime failed: " + err.message }];
     }
-    c.ran = true; c.runs = (c.runs || 0) + 1; c.ms = performance.now() - t;
-    c.label.textContent = "[" + (c.index + 1) + "] " + (c.ms / 1000).toFixed(2) + " s";
+    c.ran = !stopped; c.runs = (c.runs || 0) + 1; c.ms = performance.now() - t;
+    c.label.textContent = stopped ? "[ ]"
+      : "[" + (c.index + 1) + "] " + (c.ms / 1000).toFixed(2) + " s";
     c.cell.classList.remove("optbook-live-busy");
     c.out.replaceChildren();
     c.errors = 0;
@@ -201,18 +235,25 @@
   }
 
   /* A live slider figure: optbook's SliderFigure in live mode sends a spec (id, and each
-   * slider's name, label, min, max, step, grid, value) and its first frame. Each slider is a
-   * range input and a number input (any value, on the grid or not); a move asks the page's
-   * Python for the figure at the new values (slider_render -> SliderFigure.render: the
-   * blitting update and a PNG), at most once per animation frame, and swaps the image.
+   * slider's name, label, grid, min, max, value, integer) and its first frame. Each slider is
+   * a range input that steps through the grid (as the static frames do) and a number input
+   * that takes any value in [min, max]; a move asks the page's Python for the figure at the
+   * new values (slider_render -> SliderFigure.render: the blitting update and a PNG), at most
+   * once per animation frame, and swaps the image. Python answers with the values it drew
+   * (clipped to the range, rounded for an integer slider), which the inputs then show.
    * Every update's time (Python call to image swapped) goes to optbookLive.sliders[id].times.
    */
   var SLIDER_MIME = "application/vnd.optbook.slider+json";
   state.sliders = {};
+  function nearest(grid, v) {
+    var best = 0;
+    grid.forEach(function (g, i) { if (Math.abs(g - v) < Math.abs(grid[best] - v)) best = i; });
+    return best;
+  }
   function slider(spec, png) {
     var root = el("div", "optbook-live-slider");
     root.dataset.sliderId = spec.id;
-    var values = {}, pending = false;
+    var values = {}, pending = false, inputs = {};
     var s = { id: spec.id, spec: spec, root: root, values: values, times: [], moves: 0,
       error: null };
     state.sliders[spec.id] = s;
@@ -222,17 +263,23 @@
       var name = el("span", "optbook-live-slider-label");
       name.innerHTML = math(escapeHtml(d.label));
       var range = el("input"); range.type = "range";
+      range.min = 0; range.max = d.grid.length - 1; range.step = 1;
+      range.value = nearest(d.grid, d.value);
       var num = el("input"); num.type = "number";
+      num.min = d.min; num.max = d.max; num.step = d.integer ? 1 : "any"; num.value = d.value;
+      num.title = "any value from " + d.min + " to " + d.max + ", computed live";
       [range, num].forEach(function (i) {
-        i.min = d.min; i.max = d.max; i.step = d.step; i.value = d.value;
         i.dataset.name = d.name; i.setAttribute("aria-label", d.name);
       });
-      num.step = "any";
-      range.addEventListener("input", function () { num.value = range.value; move(d.name, +range.value); });
+      range.addEventListener("input", function () {
+        var v = d.grid[+range.value];
+        num.value = v; move(d.name, v);
+      });
       num.addEventListener("input", function () {
         if (num.value === "" || !isFinite(+num.value)) return;
-        range.value = num.value; move(d.name, +num.value);
+        range.value = nearest(d.grid, +num.value); move(d.name, +num.value);
       });
+      inputs[d.name] = { range: range, num: num, grid: d.grid };
       row.append(name, range, num);
       root.append(row);
     });
@@ -240,36 +287,49 @@
     img.alt = spec.caption || "slider figure";
     if (png) img.src = "data:image/png;base64," + png;
     root.append(img);
-    var render = state.py.globals.get("slider_render");
+    // One redraw in flight at a time; moves meanwhile are merged into the next one.
+    var busy = false, dirty = false;
     function move(name, v) {
       values[name] = v;
-      if (pending) return;
+      dirty = true;
+      if (pending || busy) return;
       pending = true;
-      requestAnimationFrame(function () {
-        pending = false;
-        var t = performance.now();
-        try {
-          var got = JSON.parse(render(spec.id, JSON.stringify(values)));
-          img.src = "data:image/png;base64," + got.png;
-          s.error = null; s.drawn = got.values; s.snapped = got.snapped;
-          // A chapter that precomputed its grid draws the nearest grid value: show it.
-          got.snapped.forEach(function (n) {
-            var box = root.querySelector('input[type=number][data-name="' + n + '"]');
-            box.value = got.values[n];
-            box.title = "this figure is precomputed on a grid: nearest value drawn";
-          });
-          root.classList.toggle("optbook-live-snapped", got.snapped.length > 0);
-        } catch (err) {
-          s.error = String(err.message || err) || "error";
-          root.dataset.error = s.error.trim().split("\n").slice(-1)[0];
-          console.warn("slider " + spec.id + ": " + s.error);
-          return;
-        }
+      requestAnimationFrame(redraw);
+    }
+    async function redraw() {
+      pending = false;
+      if (!dirty || s.frozen) return;
+      dirty = false; busy = true;
+      var t = performance.now();
+      try {
+        var got = JSON.parse(await call("slider", { figure: spec.id, values: JSON.stringify(values) }));
+        img.src = "data:image/png;base64," + got.png;
+        s.error = null; s.drawn = got.values; s.snapped = got.snapped;
+        // A value outside the range, a fraction for an integer slider: show what was drawn.
+        got.snapped.forEach(function (n) {
+          var box = inputs[n].num;
+          if (document.activeElement !== box) box.value = got.values[n];
+          inputs[n].range.value = nearest(inputs[n].grid, got.values[n]);
+          values[n] = got.values[n];
+        });
         s.times.push(performance.now() - t);
         s.moves++;
         root.dataset.moves = s.moves;
-      });
+      } catch (err) {
+        s.error = String(err.message || err) || "error";
+        root.dataset.error = s.error.trim().split("\n").slice(-1)[0];
+        if (err.message !== "stopped") console.warn("slider " + spec.id + ": " + s.error);
+      } finally {
+        busy = false;
+        if (dirty && !pending) { pending = true; requestAnimationFrame(redraw); }
+      }
     }
+    s.freeze = function () {  // its Python session ended (Stop)
+      s.frozen = true;
+      root.classList.add("optbook-live-frozen");
+      root.title = "Python restarted: run this cell again to move these sliders";
+      root.querySelectorAll("input").forEach(function (i) { i.disabled = true; });
+    };
     s.img = img;
     s.set = function (name, v) {  // for tests and scripts: as if the reader typed v
       var num = root.querySelector('input[type=number][data-name="' + name + '"]');

@@ -194,17 +194,20 @@ class Math(_Data):
 
 
 class Code(_Data):
-    """Source code shown as a block (no highlighting in the browser)."""
+    """Source code shown as a block, highlighted by Pygments with the classes of the
+    page's own code blocks (Sphinx's pygments.css colours them)."""
 
     def __init__(self, data=None, url=None, filename=None, language=None):
         super().__init__(data, url, filename)
         self.language = language
 
     def _repr_html_(self):
-        import html
+        from pygments import highlight
+        from pygments.formatters import HtmlFormatter
+        from pygments.lexers import get_lexer_by_name
 
-        return (f'<div class="highlight"><pre class="optbook-live-code">'
-                f"{html.escape(self.data)}</pre></div>")
+        lexer = get_lexer_by_name(self.language or "python")
+        return highlight(self.data, lexer, HtmlFormatter(cssclass="highlight"))
 
 
 class Image(_Data):
