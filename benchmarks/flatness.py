@@ -19,8 +19,9 @@ L*, λ_max (power iteration, optbook.hessian.top_eigenvalue), Tr(H) (exact, from
 ``hessian``), the distance travelled along the manifold ("travel": for the valley
 |u_0| − |u_T|, the progress toward the flattest minimum; for the net ‖w_T − w_s‖, s the
 first step with L ≤ 1e-2·L(w_0)), the *effective sharpness* η·λ_max(P^½ H P^½), P the
-optimiser's diagonal preconditioner at the end (1 for SGD and SAM, 1 + κ·mask for IRE,
-1/(√v̂ + ε) for Adam and AdaHessian, 1 + ρv for the variant; momentum aside), and for the
+optimiser's diagonal preconditioner at the end (optbook.sharpness.preconditioner: 1 for
+SGD and SAM, 1 + κ·mask for IRE, 1/(√v̂ + ε) for Adam and AdaHessian, 1 + ρv for the
+variant; momentum aside), and for the
 valley P_u/P_v, how much more the optimiser scales a step along the flat direction u
 than along the sharp direction v.
 
@@ -61,7 +62,7 @@ from optbook import (  # noqa: E402
     toy_regression,
 )
 from optbook.hessian import top_eigenvalue  # noqa: E402
-from optbook.optimizers import init_state  # noqa: E402
+from optbook.sharpness import preconditioner  # noqa: E402
 from optbook.toys import NoisyValley  # noqa: E402
 
 # --------------------------------------------------------------------------
@@ -106,35 +107,6 @@ TUNED: dict = {
 }
 
 
-class Spy:
-    """Wraps an optimiser and keeps its state, to read the preconditioner after a run."""
-
-    def __init__(self, opt):
-        self.opt, self.state = opt, None
-
-    def init(self, w, rng=None):
-        self.state = init_state(self.opt, w, rng)
-        return self.state
-
-    def update(self, g, state, w, problem):
-        return self.opt.update(g, state, w, problem)
-
-
-def preconditioner(opt, state, d: int) -> np.ndarray:
-    r"""The diagonal :math:`P` by which the optimiser scales :math:`-\eta g` at the end of
-    the run (momentum aside); the identity for SGD and SAM (SAM changes the gradient)."""
-    if isinstance(opt, IRE):
-        return 1.0 + opt.kappa * (state.mask if state.mask is not None else np.zeros(d))
-    if isinstance(opt, NoiseScaledSGD):
-        return 1.0 + opt.rho * state.v
-    if isinstance(opt, AdaHessian):
-        vh = np.sqrt(state.v / (1.0 - opt.beta2**state.t))
-        return 1.0 / (vh**opt.hessian_power + opt.eps)
-    if isinstance(opt, Adam):
-        return 1.0 / (np.sqrt(state.v / (1.0 - opt.beta2**state.t)) + opt.eps)
-    return np.ones(d)
-
-
 def step_size(opt) -> float:
     return opt.base.lr if isinstance(opt, SAM | IRE) and isinstance(opt.base, GD) else opt.lr
 
@@ -147,22 +119,22 @@ def run_all(problem, w0s, make, steps, batch, seed0):
     """One run per start, seeds seed0, seed0 + 1, ... for the batches and probes."""
     out = []
     for s, w0 in enumerate(w0s):
-        spy = Spy(make())
-        traj = run(spy, problem, w0, steps, batch_size=batch,
+        opt = make()
+        traj = run(opt, problem, w0, steps, batch_size=batch,
                    rng=np.random.default_rng(seed0 + s))
-        out.append((traj, spy))
+        out.append((traj, opt))
     return out
 
 
-def measure(problem, traj, spy, travel):
+def measure(problem, traj, opt, travel):
     w = traj.final
     H = problem.hessian(w)
-    P = np.sqrt(preconditioner(spy.opt, spy.state, problem.dim))
+    P = np.sqrt(preconditioner(opt, traj))
     lam = top_eigenvalue(lambda x: problem.hvp(w, x), problem.dim,
                          rng=np.random.default_rng(123), tol=1e-6, max_iter=500).value
     out = dict(loss=float(problem.loss(w)) - getattr(problem, "floor", 0.0), lam=lam,
                tr=float(np.trace(H)), travel=travel(traj),
-               eff=step_size(spy.opt) * float(np.linalg.eigvalsh(P[:, None] * H * P)[-1]))
+               eff=step_size(opt) * float(np.linalg.eigvalsh(P[:, None] * H * P)[-1]))
     if problem.dim == 2:
         out["ratio"] = P[0] ** 2 / P[1] ** 2  # P_u / P_v
     return out
@@ -200,7 +172,7 @@ def study(name, problem, w0s, tune_w0s, scale, steps, batch, travel, retune):
         else:
             lr, h = TUNED[(name, opt)]
         runs = run_all(problem, w0s, lambda lr=lr, h=h, m=spec[0]: m(lr, h), steps, batch, 0)
-        ms = [measure(problem, t, spy, travel) for t, spy in runs]
+        ms = [measure(problem, t, opt, travel) for t, opt in runs]
         rows.append(dict(problem=name, protocol="tuned", optimiser=opt, lr=lr, h=h,
                          diverged=sum(t.diverged for t, _ in runs), lams=[m["lam"] for m in ms],
                          **summarise(ms)))
@@ -245,7 +217,7 @@ def valley_matched(seeds, cs=(0.25, 0.5, 1.0)):
         for opt, make in makers.items():
             runs = run_all(problem, w0s, lambda c=c, make=make: make(c), VALLEY["steps"],
                            VALLEY["batch"], 0)
-            ms = [measure(problem, t, spy, valley_travel) for t, spy in runs]
+            ms = [measure(problem, t, opt, valley_travel) for t, opt in runs]
             rows.append(dict(problem="valley", protocol=f"matched c={c:g}", optimiser=opt,
                              lr=step_size(runs[0][1].opt), h=None,
                              diverged=sum(t.diverged for t, _ in runs),

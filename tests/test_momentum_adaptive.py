@@ -367,3 +367,30 @@ def test_dampening_outside_its_range_is_rejected():
         Momentum(0.1, 0.9, dampening=-0.1)
     with pytest.raises(TypeError):
         Nesterov(0.1, 0.9, dampening=0.5)  # PyTorch forbids it too
+
+
+# -- the two pieces every adaptive method shares ------------------------------------------
+def test_ema_update_is_in_place_and_is_the_moving_average():
+    from optbook.optimizers import ema_update
+
+    rng = np.random.default_rng(0)
+    avg, x = rng.standard_normal(5), rng.standard_normal(5)
+    expected = 0.9 * avg + 0.1 * x
+    buf = avg.copy()
+    ema_update(buf, x, 0.9)
+    assert np.allclose(buf, expected, rtol=1e-12, atol=1e-15)
+    ema_update(buf, x, 0.0)  # β = 0: the newest value only
+    assert np.array_equal(buf, x)
+
+
+@pytest.mark.parametrize("bias2, power", [(1.0, 1.0), (0.19, 1.0), (0.5, 0.5), (0.3, 2.0)])
+def test_adaptive_step_is_the_formula(bias2, power):
+    from optbook.optimizers import adaptive_step
+
+    rng = np.random.default_rng(1)
+    num, v = rng.standard_normal(7), rng.random(7)
+    v[0] = 0.0  # where v vanishes, ε keeps the step finite
+    got = adaptive_step(num, v, 1e-3, 0.2, bias2=bias2, power=power)
+    want = -0.2 * num / ((np.sqrt(v) / np.sqrt(bias2)) ** power + 1e-3)
+    assert np.allclose(got, want, rtol=1e-14, atol=0)
+    assert got is not num and got is not v and np.all(np.isfinite(got))

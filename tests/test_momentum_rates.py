@@ -70,11 +70,24 @@ def test_polyak_parameters_from_a_hessian():
 
 @pytest.mark.parametrize("kappa", [10.0, 100.0, 1000.0])
 def test_nesterov_rate_at_its_standard_parameters(kappa):
-    gamma = (np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1)
-    spectrum = np.linspace(1 / kappa, 1.0, 2001)
-    worst = bounds.nesterov_rate(1.0, gamma, spectrum)
-    assert worst.max() == pytest.approx(1 - 1 / np.sqrt(kappa), rel=1e-7)  # a double root
+    eta, gamma, rate = bounds.nesterov_parameters(lam_min=2 / kappa, lam_max=2.0)
+    assert eta == 0.5 and gamma == pytest.approx((np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1))
+    assert rate == pytest.approx(1 - 1 / np.sqrt(kappa), rel=1e-12)
+    spectrum = np.linspace(2 / kappa, 2.0, 2001)
+    worst = bounds.nesterov_rate(eta, gamma, spectrum)
+    assert worst.max() == pytest.approx(rate, rel=1e-7)  # a double root
     assert np.argmax(worst) == 0  # at lambda = mu
+
+
+def test_nesterov_parameters_from_a_hessian_and_bad_input():
+    H = np.diag([0.25, 1.0, 4.0])
+    assert bounds.nesterov_parameters(H) == pytest.approx((0.25, 3 / 5, 0.75))
+    with pytest.raises(ValueError, match="not both"):
+        bounds.nesterov_parameters(H, lam_min=1.0)
+    with pytest.raises(ValueError, match="must be <="):
+        bounds.nesterov_parameters(lam_min=2.0, lam_max=1.0)
+    with pytest.raises(ValueError, match="lam_min"):
+        bounds.nesterov_parameters(lam_min=0.0, lam_max=1.0)
 
 
 @pytest.mark.parametrize("method", ["heavy ball", "nesterov"])

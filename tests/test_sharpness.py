@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import optbook as ob
 from optbook import (
     GD,
     IRE,
@@ -459,3 +460,45 @@ def test_divergence_is_reported_not_raised():
                 NoiseScaledSGD(0.19, rho=10.0)):
         traj = run(opt, quadratic(), W0, 200, rng=np.random.default_rng(0))
         assert traj.diverged, opt
+
+
+# -- the preconditioner read after a run ----------------------------------------------------
+def test_preconditioner_after_a_run():
+    from optbook.sharpness import preconditioner
+
+    problem = ob.Quadratic(np.diag([1.0, 10.0]))
+    w0 = np.array([1.0, 1.0])
+
+    def after(opt, steps=5):
+        return preconditioner(opt, ob.run(opt, problem, w0, steps, rng=np.random.default_rng(0)))
+
+    assert np.array_equal(after(ob.GD(0.1)), [1.0, 1.0])
+    assert np.array_equal(after(ob.Nesterov(0.05, 0.9)), [1.0, 1.0])
+    # AdaHessian on a diagonal quadratic: Hutchinson's z⊙Hz is diag H exactly, so P = 1/|diag H|.
+    assert np.allclose(after(ob.AdaHessian(0.1)), [1.0, 0.1], rtol=1e-3)
+    adam = ob.Adam(0.1)
+    tr = ob.run(adam, problem, w0, 5)
+    v_hat = tr.state.v / (1 - 0.999**5)
+    assert np.allclose(preconditioner(adam, tr), 1 / (np.sqrt(v_hat) + 1e-8))
+    assert np.allclose(after(ob.SAM(base=ob.Adam(0.1), rho=0.05)),
+                       preconditioner(adam, ob.run(adam, problem, w0, 5)), rtol=0.5)
+    ire = ob.IRE(ob.GD(0.05), kappa=2.0, fraction=0.5, K=2)
+    assert np.array_equal(after(ire), [3.0, 1.0])  # flat coordinate sped up by 1 + κ
+    variant = ob.NoiseScaledSGD(0.05, rho=1.0)
+    tr = ob.run(variant, problem, w0, 5)
+    assert np.array_equal(preconditioner(variant, tr), 1 + tr.state.v)
+
+
+def test_preconditioner_rejects_what_it_cannot_read():
+    from optbook.sharpness import preconditioner
+
+    problem = ob.Quadratic(np.diag([1.0, 10.0]))
+    tr = ob.run(ob.GD(0.1), problem, np.ones(2), 3)
+    with pytest.raises(ValueError, match="no diagonal preconditioner"):
+        preconditioner(ob.Newton(), tr)
+    with pytest.raises(ValueError, match="what run\\(\\) returned"):
+        preconditioner(ob.GD(0.1), np.ones((2, 2)))
+    fresh = ob.run(ob.Adam(0.1), problem, np.ones(2), 1)
+    fresh.state = ob.Adam(0.1).init(np.ones(2))  # as before the first step
+    with pytest.raises(ValueError, match="no step"):
+        preconditioner(ob.Adam(0.1), fresh)

@@ -34,6 +34,7 @@ __all__ = [
     "heavy_ball_rate",
     "heavy_ball_optimal",
     "nesterov_rate",
+    "nesterov_parameters",
 ]
 
 
@@ -241,6 +242,22 @@ def heavy_ball_rate(eta, gamma, lam):
     return _root_radius(1.0 + gamma - eta * lam, gamma)
 
 
+def _extremes(H, lam_min, lam_max) -> tuple[float, float]:
+    """(μ, λ_max) from H, or from lam_min and lam_max, checked: 0 < μ ≤ λ_max."""
+    if H is not None:
+        if lam_min is not None or lam_max is not None:
+            raise ValueError("give H, or lam_min and lam_max, not both")
+        lam = eigenvalues(H)
+        lam_min, lam_max = lam[0], lam[-1]
+    elif lam_min is None or lam_max is None:
+        raise ValueError("give H, or both lam_min and lam_max")
+    mu = as_scalar(lam_min, "lam_min", positive=True)
+    top = as_scalar(lam_max, "lam_max", positive=True)
+    if mu > top:
+        raise ValueError(f"lam_min = {mu} must be <= lam_max = {top} (and H positive definite)")
+    return mu, top
+
+
 def heavy_ball_optimal(H=None, *, lam_min: float | None = None, lam_max: float | None = None):
     r"""Polyak's parameters for a quadratic with :math:`0 < \mu = \lambda_{\min} \le
     \lambda_{\max}` (give ``H``, or both ``lam_min`` and ``lam_max``):
@@ -253,20 +270,29 @@ def heavy_ball_optimal(H=None, *, lam_min: float | None = None, lam_max: float |
     returned as ``(eta, gamma, rate)``; ``rate`` is :func:`heavy_ball_rate` at
     :math:`\lambda_{\max}` and :math:`\mu`, where the roots are double.
     """
-    if H is not None:
-        if lam_min is not None or lam_max is not None:
-            raise ValueError("give H, or lam_min and lam_max, not both")
-        lam = eigenvalues(H)
-        lam_min, lam_max = lam[0], lam[-1]
-    elif lam_min is None or lam_max is None:
-        raise ValueError("give H, or both lam_min and lam_max")
-    mu = as_scalar(lam_min, "lam_min", positive=True)
-    top = as_scalar(lam_max, "lam_max", positive=True)
-    if mu > top:
-        raise ValueError(f"lam_min = {mu} must be <= lam_max = {top} (and H positive definite)")
+    mu, top = _extremes(H, lam_min, lam_max)
     root_mu, root_top = np.sqrt(mu), np.sqrt(top)
     rate = (root_top - root_mu) / (root_top + root_mu)
     return 4.0 / (root_top + root_mu) ** 2, rate**2, rate
+
+
+def nesterov_parameters(H=None, *, lam_min: float | None = None,
+                        lam_max: float | None = None):
+    r"""The standard constant parameters of Nesterov's method for a quadratic with
+    :math:`0 < \mu = \lambda_{\min} \le \lambda_{\max}` (give ``H``, or both
+    ``lam_min`` and ``lam_max``; Nesterov 2004, §2.2):
+
+    .. math::
+        \eta = \frac{1}{\lambda_{\max}}, \qquad
+        \gamma = \frac{\sqrt\kappa - 1}{\sqrt\kappa + 1}, \qquad
+        \rho = 1 - \frac{1}{\sqrt\kappa} ,
+
+    returned as ``(eta, gamma, rate)``; ``rate`` is the largest :func:`nesterov_rate`
+    over the spectrum, reached at :math:`\lambda = \mu` (a double root).
+    """
+    mu, top = _extremes(H, lam_min, lam_max)
+    root_kappa = np.sqrt(top / mu)
+    return 1.0 / top, (root_kappa - 1.0) / (root_kappa + 1.0), 1.0 - 1.0 / root_kappa
 
 
 def nesterov_rate(eta, gamma, lam):

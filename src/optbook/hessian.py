@@ -110,8 +110,11 @@ def _apply(hvp: HVP, v: np.ndarray) -> np.ndarray:
 
 
 def _rademacher(rng: np.random.Generator, dim: int) -> np.ndarray:
-    """A vector of independent ±1 entries, each with probability 1/2."""
-    return 2.0 * rng.integers(0, 2, size=dim) - 1.0
+    """A vector of independent ±1 entries, each with probability 1/2 (one array)."""
+    z = rng.integers(0, 2, size=dim).astype(float)
+    z *= 2.0
+    z -= 1.0
+    return z
 
 
 # --------------------------------------------------------------------------

@@ -31,7 +31,8 @@ import numpy as np
 from ._validate import as_count, as_scalar, as_vector, check_problem
 
 __all__ = ["Optimizer", "Trajectory", "GD", "Newton", "BacktrackingGD", "Momentum", "Nesterov",
-           "Adagrad", "RMSProp", "Adam", "run", "learning_rate", "init_state"]
+           "Adagrad", "RMSProp", "Adam", "run", "learning_rate", "init_state", "ema_update",
+           "adaptive_step"]
 
 
 class Optimizer(Protocol):
@@ -199,6 +200,37 @@ def _check_beta(x, name: str) -> float:
     return as_scalar(x, name, nonnegative=True, below=1.0)
 
 
+def ema_update(avg: np.ndarray, x, beta: float) -> None:
+    r"""In place: :math:`a \leftarrow \beta a + (1-\beta)\,x`, the exponential moving
+    average behind RMSProp's and Adam's moments (no new array for ``avg``)."""
+    avg *= beta
+    avg += (1.0 - beta) * x
+
+
+def adaptive_step(num, v, eps: float, scale: float, bias2: float = 1.0,
+                  power: float = 1.0) -> np.ndarray:
+    r"""The step of the adaptive methods, as a new array:
+
+    .. math::
+        -\,\text{scale}\cdot \frac{\text{num}}{(\sqrt{v})^k/(\sqrt{b_2})^k + \varepsilon}
+
+    with :math:`k` = ``power`` and :math:`b_2` = ``bias2`` (Adam's :math:`1-\beta_2^t`).
+    Adagrad (:math:`v = G_t`), RMSProp and Adam take :math:`k = 1`, AdaHessian any
+    :math:`k`. The operations run in PyTorch's order (``sqrt``, divide by the bias
+    correction, add ε, divide, scale), so the iterates agree with torch.optim bit for
+    bit in most steps; one array is allocated.
+    """
+    denom = np.sqrt(v)
+    if power != 1.0:
+        denom **= power
+    if bias2 != 1.0:
+        denom /= np.sqrt(bias2) ** power
+    denom += eps
+    np.divide(num, denom, out=denom)
+    denom *= -scale
+    return denom
+
+
 @dataclass
 class MomentState:
     """State of a one-moment optimiser: the step count and one array (in place)."""
@@ -318,11 +350,7 @@ class Adagrad:
         state.t += 1
         G = state.buf
         G += g * g
-        denom = np.sqrt(G)
-        denom += self.eps
-        np.divide(g, denom, out=denom)
-        denom *= -eta
-        return denom
+        return adaptive_step(g, G, self.eps, eta)
 
     def __repr__(self) -> str:
         return f"Adagrad(lr={self.lr!r}, eps={self.eps})"
@@ -357,14 +385,8 @@ class RMSProp:
     def update(self, g, state: MomentState, w, problem) -> np.ndarray:
         eta = learning_rate(self.lr, state.t)
         state.t += 1
-        v = state.buf
-        v *= self.beta2
-        v += (1.0 - self.beta2) * (g * g)
-        denom = np.sqrt(v)
-        denom += self.eps
-        np.divide(g, denom, out=denom)
-        denom *= -eta
-        return denom
+        ema_update(state.buf, g * g, self.beta2)
+        return adaptive_step(g, state.buf, self.eps, eta)
 
     def __repr__(self) -> str:
         return f"RMSProp(lr={self.lr!r}, beta2={self.beta2}, eps={self.eps})"
@@ -420,19 +442,11 @@ class Adam:
     def update(self, g, state: AdamState, w, problem) -> np.ndarray:
         eta = learning_rate(self.lr, state.t)
         state.t += 1
-        t, m, v = state.t, state.m, state.v
-        m *= self.beta1
-        m += (1.0 - self.beta1) * g
-        v *= self.beta2
-        v += (1.0 - self.beta2) * (g * g)
-        bc1 = 1.0 - self.beta1 ** t
-        bc2_sqrt = np.sqrt(1.0 - self.beta2 ** t)
-        denom = np.sqrt(v)
-        denom /= bc2_sqrt
-        denom += self.eps
-        np.divide(m, denom, out=denom)
-        denom *= -eta / bc1
-        return denom
+        t = state.t
+        ema_update(state.m, g, self.beta1)
+        ema_update(state.v, g * g, self.beta2)
+        bc1, bc2 = 1.0 - self.beta1**t, 1.0 - self.beta2**t
+        return adaptive_step(state.m, state.v, self.eps, eta / bc1, bias2=bc2)
 
     def __repr__(self) -> str:
         return (f"Adam(lr={self.lr!r}, beta1={self.beta1}, beta2={self.beta2}, "
@@ -452,6 +466,8 @@ class Trajectory:
         diverged: whether the run stopped because the loss exploded.
         diverged_at: the first step whose loss was non-finite or above the
             threshold, else ``None``. Entries after it are ``nan``.
+        state: the optimiser's state after the last step (step count, moments, ...),
+            e.g. for :func:`optbook.sharpness.preconditioner`.
     """
 
     w: np.ndarray
@@ -460,6 +476,7 @@ class Trajectory:
     t: np.ndarray
     diverged: bool
     diverged_at: int | None
+    state: object = None
 
     @property
     def final(self) -> np.ndarray:
@@ -545,7 +562,7 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int = 1,
                     W[row] = w
                 break
     return Trajectory(w=W, loss=loss, grad_norm=grad_norm, t=kept,
-                      diverged=diverged_at is not None, diverged_at=diverged_at)
+                      diverged=diverged_at is not None, diverged_at=diverged_at, state=state)
 
 
 def init_state(optimizer, w, rng=None):

@@ -32,9 +32,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validate import as_count, as_scalar
-from .optimizers import GD, _check_beta, _check_lr, init_state, learning_rate
+from .hessian import _rademacher
+from .optimizers import (
+    GD,
+    Adagrad,
+    Adam,
+    Momentum,
+    RMSProp,
+    _check_beta,
+    _check_lr,
+    adaptive_step,
+    ema_update,
+    init_state,
+    learning_rate,
+)
 
-__all__ = ["SAM", "IRE", "AdaHessian", "NoiseScaledSGD", "SGDHess", "sam_perturbation"]
+__all__ = ["SAM", "IRE", "AdaHessian", "NoiseScaledSGD", "SGDHess", "sam_perturbation",
+           "preconditioner"]
 
 
 # --------------------------------------------------------------------------
@@ -55,14 +69,6 @@ def _need_rng(rng, who: str) -> np.random.Generator:
                          f"Hessian probes; pass run(..., rng=np.random.default_rng(seed)) "
                          f"(or init(w, rng=...)), got {type(rng).__name__} {rng!r}")
     return rng
-
-
-def _rademacher(rng: np.random.Generator, dim: int) -> np.ndarray:
-    """Independent ±1 entries, each with probability 1/2 (as in optbook.hessian)."""
-    z = rng.integers(0, 2, size=dim).astype(float)
-    z *= 2.0
-    z -= 1.0
-    return z
 
 
 def _diag_probe(problem, w, rng, n_samples: int, absolute: bool = False) -> np.ndarray:
@@ -167,7 +173,8 @@ class SAM:
 
     Args:
         lr: step size :math:`\eta > 0` or a schedule, for the default base ``GD(lr)``.
-        rho: the radius :math:`\rho \ge 0` (default 0.05, the paper's); 0 gives the base.
+        rho: the radius :math:`\rho \ge 0` (default 0.05, a common choice; Foret et al.
+            tune it by grid search); 0 gives the base.
         base: the optimiser the SAM gradient is handed to.
         p: the norm of the ball, :math:`1 < p \le\infty`; 2 in the paper's experiments.
     """
@@ -297,8 +304,7 @@ class IRE:
             gg = np.square(g)
             if state.h is None:
                 state.h = np.zeros(d)
-            state.h *= self.beta
-            state.h += (1.0 - self.beta) * gg
+            ema_update(state.h, gg, self.beta)
             h = state.h
         n_flat = max(1, int(self.fraction * d))
         mask = np.zeros(d, dtype=bool)
@@ -408,24 +414,12 @@ class AdaHessian:
         D = _diag_probe(problem, w, state.rng, self.n_samples, self.absolute)
         if self.block > 1:
             D = np.repeat(D.reshape(-1, self.block).mean(axis=1), self.block)
-        m *= self.beta1
-        m += (1.0 - self.beta1) * g
-        v *= self.beta2
         D *= D
-        D *= 1.0 - self.beta2
-        v += D
-        k = self.hessian_power
-        bc1 = 1.0 - self.beta1**t
-        bc2 = 1.0 - self.beta2**t
+        ema_update(m, g, self.beta1)
+        ema_update(v, D, self.beta2)
+        bc1, bc2 = 1.0 - self.beta1**t, 1.0 - self.beta2**t
         # In the reference code's order: (√v)^k / (√bc2)^k + ε.
-        denom = np.sqrt(v)
-        if k != 1.0:
-            denom **= k
-        denom /= np.sqrt(bc2) ** k
-        denom += self.eps
-        np.divide(m, denom, out=denom)
-        denom *= -eta / bc1
-        return denom
+        return adaptive_step(m, v, self.eps, eta / bc1, bias2=bc2, power=self.hessian_power)
 
     def __repr__(self) -> str:
         return (f"AdaHessian(lr={self.lr!r}, beta1={self.beta1}, beta2={self.beta2}, "
@@ -504,22 +498,16 @@ class NoiseScaledSGD:
     def update(self, g, state: NoiseState, w, problem) -> np.ndarray:
         eta = learning_rate(self.lr, state.t)
         state.t += 1
-        m, v = state.m, state.v
-        m *= self.beta1
-        m += (1.0 - self.beta1) * g
-        noise = g - m  # ε̂_t
+        ema_update(state.m, g, self.beta1)
+        noise = g - state.m  # ε̂_t
         if self.centered:
-            c = state.c
-            c *= self.beta1
-            c += (1.0 - self.beta1) * noise
-            noise = c - noise
+            ema_update(state.c, noise, self.beta1)
+            noise = state.c - noise
         noise *= noise
-        noise *= 1.0 - self.beta2
-        v *= self.beta2
-        v += noise
+        ema_update(state.v, noise, self.beta2)
         if self.rho == 0.0:
             return -eta * g  # exactly GD's step
-        step = self.rho * v
+        step = self.rho * state.v
         step += 1.0
         step *= g
         step *= -eta
@@ -589,3 +577,49 @@ class SGDHess:
 
     def __repr__(self) -> str:
         return f"SGDHess(lr={self.lr!r}, alpha={self.alpha})"
+
+
+# --------------------------------------------------------------------------
+# What an optimiser did to the step, read after a run
+# --------------------------------------------------------------------------
+def preconditioner(optimizer, trajectory) -> np.ndarray:
+    r"""The diagonal :math:`P` by which ``optimizer`` scales :math:`-\eta g` at the end
+    of a run (``trajectory = run(optimizer, ...)``; momentum and bias of the first
+    moment aside): the effective step along coordinate :math:`i` is :math:`\eta P_i`.
+
+    * GD, heavy ball, Nesterov: 1; SAM: its base's (SAM changes the gradient, not
+      its scale);
+    * Adagrad, RMSProp: :math:`1/(\sqrt{v}+\varepsilon)`; Adam:
+      :math:`1/(\sqrt{v/(1-\beta_2^t)}+\varepsilon)`; AdaHessian: the same with the
+      power :math:`k`;
+    * IRE: :math:`1 + \kappa\, n_t` times its base's :math:`P` (:math:`n_t` the mask);
+    * the notes' variant: :math:`1 + \rho\, v_t`.
+    """
+    state = getattr(trajectory, "state", None)
+    if state is None:
+        raise ValueError("trajectory must be what run() returned (it carries the "
+                         "optimiser's final state)")
+    d = np.shape(trajectory.w)[1]
+    return _preconditioner(optimizer, state, d)
+
+
+def _preconditioner(opt, state, d: int) -> np.ndarray:
+    if isinstance(opt, SAM):
+        return _preconditioner(opt.base, state.base, d)
+    if isinstance(opt, GD | Momentum):
+        return np.ones(d)
+    if isinstance(opt, Adagrad | RMSProp):
+        return 1.0 / (np.sqrt(state.buf) + opt.eps)
+    if isinstance(opt, Adam | AdaHessian):
+        if state.t == 0:
+            raise ValueError(f"{type(opt).__name__} has taken no step: no preconditioner yet")
+        root = np.sqrt(state.v / (1.0 - opt.beta2**state.t))
+        return 1.0 / (root ** getattr(opt, "hessian_power", 1.0) + opt.eps)
+    if isinstance(opt, IRE):
+        mask = state.mask if state.mask is not None else np.zeros(d, dtype=bool)
+        return (1.0 + opt.kappa * mask) * _preconditioner(opt.base, state.base, d)
+    if isinstance(opt, NoiseScaledSGD):
+        return 1.0 + opt.rho * state.v
+    raise ValueError(f"no diagonal preconditioner is defined for {type(opt).__name__}; "
+                     "known: GD, SAM, Momentum, Nesterov, Adagrad, RMSProp, Adam, "
+                     "AdaHessian, IRE, NoiseScaledSGD")
