@@ -42,6 +42,7 @@
     document.body.dataset.optbookLive = "off";
   }
 
+  var readyText = "";
   // The worker and its calls: each message carries an id; the answer resolves its promise.
   var calls = {}, nextId = 0;
   function call(cmd, data) {
@@ -85,9 +86,10 @@
       state.times.ready = performance.now() - state.t0;
       progress.value = 5; progress.hidden = true;
       if (!state.cells.length) makeCellsLive();
-      setStatus("ready", (state.restarts ? "New Python session" : "Python ready") + " (" +
+      readyText = (state.restarts ? "New Python session" : "Python ready") + " (" +
         (state.times.ready / 1000).toFixed(1) + " s). Edit any cell and run it; " +
-        "Shift+Enter runs the cell you are typing in.");
+        "Shift+Enter runs the cell you are typing in.";
+      setStatus("ready", readyText);
     } catch (err) {
       progress.hidden = true;
       setStatus("failed", "Python could not start: " + err.message);
@@ -174,14 +176,15 @@
       }
       if (generation !== state.generation) return;  // stopped: a new session is starting
       stopButton.hidden = true;
-      document.body.dataset.optbookLive = "ready";
+      setStatus("ready", readyText);
     });
     return queue;
   }
   state.runUpTo = runUpTo;
 
   async function runCell(c) {
-    document.body.dataset.optbookLive = "running";
+    setStatus("running", "Running cell " + (c.index + 1) + " of " + state.cells.length +
+      "\u2026");
     c.label.textContent = "[*]"; c.cell.classList.add("optbook-live-busy");
     var t = performance.now();
     var outputs, stopped = false;
