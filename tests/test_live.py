@@ -137,6 +137,19 @@ def test_chapter_runs_live(context, site, chapter):
     page.close()
 
 
+def test_opened_as_a_file_the_control_explains(context, site):
+    """From file:// a browser starts no worker and fetches nothing: the control says to serve
+    the site instead of failing on click."""
+    page = context.new_page()
+    log = PageLog(page, "file://")  # file:// URLs have no host: local, not external
+    page.goto((HTML / "book" / f"{CHAPTERS[0]}.html").as_uri(), wait_until="load")
+    page.wait_for_function("document.body.dataset.optbookLive === 'unavailable'")
+    assert page.locator("button.optbook-live-button").is_disabled()
+    assert "make serve" in page.locator(".optbook-live-status").text_content()
+    assert log.external == [] and log.errors == [], (log.external, log.errors)
+    page.close()
+
+
 def test_python_runs_off_the_page_thread_and_stop_restarts(context, site):
     """A long cell leaves the page responsive (Python runs in a Web Worker); Stop ends
     an endless loop and a fresh session starts, in which the old variables are gone."""
@@ -161,7 +174,9 @@ def test_python_runs_off_the_page_thread_and_stop_restarts(context, site):
         }
         return gaps; }""")
     assert page.evaluate("document.body.dataset.optbookLive") == "running"
-    assert max(gaps) < 250, f"the page froze for {max(gaps):.0f} ms while Python ran"
+    # A page whose thread ran Python would run no timer for the whole 2 s (the cell takes 4);
+    # a busy shared machine delays timers by tens of ms, not seconds.
+    assert max(gaps) < 1000, f"the page froze for {max(gaps):.0f} ms while Python ran"
     page.wait_for_function("document.body.dataset.optbookLive === 'ready'", timeout=60_000)
     assert page.evaluate("optbookLive.cells[0].out.innerText").strip() == "'done'"
 

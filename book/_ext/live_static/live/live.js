@@ -40,6 +40,14 @@
     var article = document.querySelector("article.bd-article") || document.body;
     article.insertBefore(bar, article.firstChild);
     document.body.dataset.optbookLive = "off";
+    // Opened as a file, the browser lets a page start no worker and fetch no file: say how.
+    if (location.protocol === "file:") {
+      button.disabled = true;
+      document.body.dataset.optbookLive = "unavailable";
+      state.status.textContent = "Running the code here needs the site served over HTTP: " +
+        "`make serve`, then open http://localhost:8000 (browsers do not let a page opened " +
+        "from a file start Python).";
+    }
   }
 
   var readyText = "";
