@@ -137,6 +137,25 @@ def test_chapter_runs_live(context, site, chapter):
     page.close()
 
 
+FAILING_SLIDER = """from optbook.sliders import Slider, SliderFigure
+
+
+def draw(fig):
+    ax = fig.subplots()
+    (line,) = ax.plot([0, 1], [0, 0])
+    ax.set_ylim(0, 3)
+
+    def update(a):
+        if a > 1.5:
+            raise ValueError("a is too large for this figure")
+        line.set_ydata([a, a])
+
+    return update
+
+
+SliderFigure(draw, Slider("a", [0.0, 1.0, 2.0], value=1.0))"""
+
+
 def test_opened_as_a_file_the_control_explains(context, site):
     """From file:// a browser starts no worker and fetches nothing: the control says to serve
     the site instead of failing on click."""
@@ -160,6 +179,19 @@ def test_python_runs_off_the_page_thread_and_stop_restarts(context, site):
     page.wait_for_function("document.body.dataset.optbookLive === 'ready'",
                            timeout=READY_TIMEOUT_MS)
     assert _run(page, 0, "x_before = 5\nx_before")["text"].strip() == "5"
+
+    # A slider figure whose update fails for some value: the error shows under the figure.
+    _run(page, 0, FAILING_SLIDER)
+    fid = page.evaluate("Object.keys(optbookLive.sliders).pop()")
+    s = f"optbookLive.sliders[{fid!r}]"
+    page.evaluate(f"{s}.set('a', 1.8)")
+    page.wait_for_function(f"{s}.error !== null")
+    problem = page.locator(f"[data-slider-id={fid!r}] pre.optbook-live-error")
+    assert problem.is_visible() and "a is too large" in problem.text_content()
+    moves = page.evaluate(f"{s}.moves")
+    page.evaluate(f"{s}.set('a', 0.5)")
+    page.wait_for_function(f"{s}.moves > {moves}")
+    assert not problem.is_visible() and page.evaluate(f"{s}.drawn.a") == 0.5
 
     page.locator("textarea.optbook-live-code").nth(0).fill(
         "import time\nt0 = time.time()\nwhile time.time() - t0 < 4:\n    pass\n'done'")

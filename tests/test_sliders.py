@@ -441,10 +441,7 @@ def test_live_mode_off_outside_the_browser(monkeypatch):
     assert S.LIVE_MIME not in line_figure()._repr_mimebundle_()
 
 
-def test_live_render_snaps_when_update_knows_only_its_grid(monkeypatch):
-    from optbook import sliders as S
-
-    monkeypatch.setenv(S.LIVE_ENV, "1")
+def test_live_render_reports_an_update_that_fails_and_keeps_the_values():
     table = {0.0: 1.0, 1.0: 2.0, 2.0: 3.0}
 
     def draw(fig):
@@ -457,8 +454,8 @@ def test_live_render_snaps_when_update_knows_only_its_grid(monkeypatch):
 
         return update
 
-    sf = SliderFigure(draw, Slider("a", [0.0, 1.0, 2.0]))
-    answer = sf.render(a=1.3)
-    assert answer["snapped"] == ["a"] and answer["values"] == {"a": 1.0}
-    assert answer["png"] == sf.render(a=1.0)["png"]  # the nearest grid value, drawn
+    sf = SliderFigure(draw, Slider("a", [0.0, 1.0, 2.0]), **SMALL)
     assert sf.render(a=2.0)["snapped"] == []
+    with pytest.raises(KeyError):
+        sf.render(a=1.3)
+    assert sf.values == {"a": 2.0}

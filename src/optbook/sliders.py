@@ -26,10 +26,9 @@ or ``OPTBOOK_LIVE_SLIDERS=1``, set by the page's runtime) the figure is live for
 any value: its display is a small spec (:data:`LIVE_MIME`) that the page renders
 as a range input stepping through the grid and a number input taking any value
 in the grid's range; every move calls :meth:`SliderFigure.render` (the same
-blitting update, then a PNG). An ``update`` that needs an expensive run computes
-it on demand and caches it (``functools.cache``, filled on the grid up front), so
-the frames and any value off the grid come from one function; one that only
-looks values up on its grid draws the nearest grid value, and says so.
+blitting update, then a PNG). So ``update`` computes any value: one that needs
+an expensive run caches it (``functools.cache``, filled on the grid up front), and
+the frames and any value off the grid come from the same function.
 """
 
 from __future__ import annotations
@@ -200,10 +199,7 @@ class SliderFigure:
     # -- computing and drawing -------------------------------------------------
     def update(self, **values) -> None:
         """Set slider values (only the ones given), update the artists and redraw."""
-        unknown = set(values) - set(self.values)
-        if unknown:
-            raise ValueError(f"unknown slider(s) {sorted(unknown)}; sliders are "
-                             f"{list(self.values)}")
+        self._check_names(values)
         self.values.update({k: float(v) for k, v in values.items()})
         with style(), np.errstate(all="ignore"):
             self._update(**self.values)
@@ -221,32 +217,32 @@ class SliderFigure:
         Values are first made admissible (clipped to the grid's range, rounded for an
         ``integer`` slider). Returns ``{"png": base64 PNG, "values": the values drawn,
         "snapped": names of the sliders drawn at another value than asked}``. An
-        ``update`` that only knows its grid (results looked up per grid point) raises
-        off the grid: then the values are moved to the nearest grid point, so the page
-        never shows a half-updated figure; chapters compute on demand instead (a
-        ``functools.cache``-d run, filled on the grid up front for the frames).
+        ``update`` must therefore compute any value, not look results up on its grid:
+        chapters cache their expensive runs (``functools.cache``, filled on the grid up
+        front for the frames). If ``update`` raises, the error reaches the page and the
+        slider values stay as they were.
         """
-        unknown = set(values) - set(self.values)
-        if unknown:
-            raise ValueError(f"unknown slider(s) {sorted(unknown)}; sliders are "
-                             f"{list(self.values)}")
+        self._check_names(values)
         by_name = {s.name: s for s in self.sliders}
         asked = {k: float(v) for k, v in values.items()}
         if not all(np.isfinite(v) for v in asked.values()):
             raise ValueError(f"slider values must be finite numbers, got {values}")
-        wanted = {k: by_name[k].admissible(v) for k, v in asked.items()}
         before = dict(self.values)
         try:
-            self.update(**wanted)
-        except Exception:  # noqa: BLE001 - an update that needs grid values
+            self.update(**{k: by_name[k].admissible(v) for k, v in asked.items()})
+        except Exception:
             self.values = before
-            wanted = {k: float(by_name[k].grid[np.argmin(np.abs(by_name[k].grid - v))])
-                      for k, v in wanted.items()}
-            self.update(**wanted)
+            raise
         snapped = [k for k in asked if not np.isclose(self.values[k], asked[k], rtol=0,
                                                       atol=1e-12)]
         return {"png": _b64(self.image("png")), "values": dict(self.values),
                 "snapped": snapped}
+
+    def _check_names(self, values) -> None:
+        unknown = set(values) - set(self.values)
+        if unknown:
+            raise ValueError(f"unknown slider(s) {sorted(unknown)}; sliders are "
+                             f"{list(self.values)}")
 
     def image(self, fmt: str = "png", quality: int = 70) -> bytes:
         """The current canvas encoded as PNG (fast, lossless) or WebP (small)."""

@@ -297,7 +297,10 @@
     var img = el("img", "optbook-live-slider-image");
     img.alt = spec.caption || "slider figure";
     if (png) img.src = "data:image/png;base64," + png;
-    root.append(img);
+    // The update's error, if a value makes it fail: shown under the figure, as a cell's.
+    var problem = el("pre", "optbook-live-error");
+    problem.hidden = true;
+    root.append(img, problem);
     // One redraw in flight at a time; moves meanwhile are merged into the next one.
     var busy = false, dirty = false;
     function move(name, v) {
@@ -314,8 +317,10 @@
       var t = performance.now();
       try {
         var got = JSON.parse(await call("slider", { figure: spec.id, values: JSON.stringify(values) }));
+        if (got.error) throw new Error(got.error);
         img.src = "data:image/png;base64," + got.png;
         s.error = null; s.drawn = got.values; s.snapped = got.snapped;
+        problem.hidden = true;
         // A value outside the range, a fraction for an integer slider: show what was drawn.
         got.snapped.forEach(function (n) {
           var box = inputs[n].num;
@@ -329,7 +334,10 @@
       } catch (err) {
         s.error = String(err.message || err) || "error";
         root.dataset.error = s.error.trim().split("\n").slice(-1)[0];
-        if (err.message !== "stopped") console.warn("slider " + spec.id + ": " + s.error);
+        if (err.message !== "stopped") {  // Stop freezes the figure; that says enough
+          problem.textContent = s.error; problem.hidden = false;
+          console.warn("slider " + spec.id + ": " + s.error);
+        }
       } finally {
         busy = false;
         if (dirty && !pending) { pending = true; requestAnimationFrame(redraw); }

@@ -54,10 +54,15 @@ def warm_up():
 
 
 def slider_render(figure_id, values):
-    """A live slider moved: redraw its figure for ``values`` (JSON); the PNG as base64."""
+    """A live slider moved: redraw its figure for ``values`` (JSON); the PNG as base64,
+    or the error's traceback (as a cell's) if the figure's update raised."""
     from optbook.sliders import render_live
 
-    return render_live(figure_id, values)
+    try:
+        return render_live(figure_id, values)
+    except Exception as exc:  # noqa: BLE001 - the reader sees it under the figure
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        return json.dumps({"error": text})
 
 
 class _Stream(io.TextIOBase):
