@@ -24,7 +24,7 @@ import numpy as np
 from ._validate import as_count, as_matrix, as_scalar, as_vector
 from .problems import _point, _quiet, _sample_index
 
-__all__ = ["TwoLayerNet", "toy_regression", "ACTIVATIONS", "SCALES"]
+__all__ = ["TwoLayerNet", "MLP", "toy_regression", "ACTIVATIONS", "SCALES"]
 
 ACTIVATIONS = ("tanh", "relu", "softplus", "linear")
 SCALES = ("ntk", "mean_field", "standard")
@@ -387,3 +387,6 @@ class TwoLayerNet:
     def __repr__(self) -> str:
         return (f"TwoLayerNet(d_in={self.d_in}, n={self.n}, width={self.width}, "
                 f"activation={self.activation!r}, scale={self.scale!r}, weight={self.weight:g})")
+
+from .mlp import MLP  # noqa: E402  (the real network lives in its own module)
+
