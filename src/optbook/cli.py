@@ -5,9 +5,9 @@
     removed, outputs cleared) into DIR, after checking that nothing of the solutions leaks.
 
 ``optbook grade --key KEY SUBMISSION... --out scores.csv [--timeout SECONDS] [--jobs N]``
-    run each submission in its own process and kernel, with limits, score it with the
-    key's hidden tests, and write the scores (one row per submission) and a feedback file
-    per submission beside the CSV.
+    run each submission in its own sandbox (bubblewrap), process and kernel, with limits,
+    score it with the key's hidden tests, and write the scores (one row per submission)
+    and a feedback file per submission beside the CSV.
 
 See the instructors' page of the book (``book/instructors.md``) for a worked example.
 """
@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="output kept per notebook (default 1024)")
     grade.add_argument("--jobs", type=int, default=1, metavar="N",
                        help="submissions graded at the same time (default 1)")
+    grade.add_argument("--unsafe-no-sandbox", action="store_true",
+                       help="run the notebooks WITHOUT the sandbox, with your rights "
+                            "(trusted notebooks only)")
     return parser
 
 
@@ -71,17 +74,19 @@ def _grade(args: argparse.Namespace) -> None:
     limits = Limits(cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout,
                     memory_mb=args.memory, max_output_kb=args.max_output)
     grade(args.key, args.submissions, args.out, limits, jobs=args.jobs,
-          log=lambda line: print(line, flush=True))
+          log=lambda line: print(line, flush=True), use_sandbox=not args.unsafe_no_sandbox)
     print(f"wrote {args.out} and the feedback files beside it")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    from .coursework.sandbox import SandboxUnavailable
+
     parser = _parser()
     args = parser.parse_args(argv)
     try:
         {"student": _student, "grade": _grade}[args.command](args)
-    except ValueError as err:
+    except (ValueError, SandboxUnavailable) as err:
         print(f"optbook {args.command}: error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -1,13 +1,14 @@
 """Grade submissions against the key: isolated runs, comparisons in this process.
 
 :func:`grade` runs the key and then every submission, each in its own process
-(:mod:`.runner`, a new session with its own temporary directory, a fresh kernel, limits
-on time, memory and output), with the key's hidden-test cells appended. Each hidden test
-reports the values the notebook's function returns on the hidden inputs; this module
-compares a submission's values with the key's using the book's
-:func:`optbook.exercises.diagnose`, in the grader's process, so a submission cannot change
-what passing means. It writes one CSV row per submission, whatever happened to it, and a
-feedback file per submission beside the CSV.
+(:mod:`.runner`, a fresh kernel, limits on time, memory, processes and output) inside its
+own bubblewrap sandbox (:mod:`.sandbox`: no key, no other submission, no file of the
+instructor's, no network, nothing writable but its scratch space), with the key's
+hidden-test cells appended as content. Each hidden test reports the values the notebook's
+function returns on the hidden inputs; this module compares a submission's values with
+the key's using the book's :func:`optbook.exercises.diagnose`, in the grader's process, so
+a submission cannot change what passing means. It writes one CSV row per submission,
+whatever happened to it, and a feedback file per submission beside the CSV.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..exercises import diagnose
+from . import sandbox
 from .hidden import decode
 from .markers import CHECK_CALL, is_hidden_tests_cell
 from .runner import TIMEOUT_ERROR
@@ -35,13 +37,21 @@ __all__ = ["Limits", "Exercise", "Submission", "grade", "hidden_cells", "write_c
 
 @dataclass(frozen=True)
 class Limits:
-    """What one notebook may use: seconds per cell and per notebook, memory, output."""
+    """What one notebook may use: seconds per cell and per notebook, memory, output,
+    file sizes, processes and scratch space."""
 
     cell_timeout: float = 60.0
     notebook_timeout: float = 600.0
     memory_mb: int = 4096
     max_output_kb: int = 1024
     file_mb: int = 64
+    processes: int = 128  # processes and threads at once (RLIMIT_NPROC)
+    scratch_mb: int = 256  # size of the sandbox's /tmp and scratch directory, each
+
+    def __post_init__(self):
+        for name, value in vars(self).items():
+            if not value > 0:
+                raise ValueError(f"Limits.{name} must be positive, got {value}")
 
 
 @dataclass
@@ -94,25 +104,71 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-def run_notebook(path: Path, hidden: list[str], limits: Limits) -> dict:
-    """Run ``path`` in a new process and temporary directory; the runner's report."""
+def _read_notebook_bytes(path: Path, limit_mb: int) -> bytes:
+    """The file's bytes, unparsed (the runner parses it, in the sandbox)."""
+    with open(path, "rb") as f:
+        data = f.read((limit_mb << 20) + 1)
+    if len(data) > limit_mb << 20:
+        raise ValueError(f"the file is larger than {limit_mb} MB")
+    return data
+
+
+def _job(hidden: list[str], limits: Limits, where: Path) -> dict:
+    """The runner's job: file names under ``where`` (the scratch directory), the limits."""
+    return {"notebook": str(where / "notebook.ipynb"), "hidden": hidden,
+            "workdir": str(where), "pidfile": str(where / "kernel.pid"),
+            "cell_timeout": limits.cell_timeout, "memory_mb": limits.memory_mb,
+            "max_output": limits.max_output_kb * 1024, "file_mb": limits.file_mb,
+            "processes": limits.processes}
+
+
+def _unsandboxed(tmp: Path) -> dict:
+    """The environment of an unsafe run: the grader's, with scratch files in ``tmp``."""
+    return {**os.environ, **sandbox.ENVIRONMENT, "HOME": str(tmp / "work"),
+            "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "IPYTHONDIR": str(tmp / "ipython"),
+            "MPLCONFIGDIR": str(tmp / "mpl")}
+
+
+def _start(tmp: Path, limits: Limits, use_sandbox: bool, out, log) -> subprocess.Popen:
+    """Start the runner on the job in ``tmp``: in the sandbox, or (unsafe) in ``tmp/work``."""
+    runner = [sys.executable, "-m", "optbook.coursework.runner"]
+    if not use_sandbox:
+        return subprocess.Popen([*runner, str(tmp / "work" / "job.json")], cwd=tmp / "work",
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=log,
+                                env=_unsandboxed(tmp), start_new_session=True)
+    # the sandbox gets copies of the job and the notebook, read from these descriptors
+    fds = {name: os.open(tmp / name, os.O_RDONLY) for name in ("job.json", "notebook.ipynb")}
+    try:
+        argv = sandbox.command([*runner, f"{sandbox.SCRATCH}/job.json"], fds,
+                               limits.scratch_mb)
+        return subprocess.Popen(argv, cwd="/", stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=log, pass_fds=tuple(fds.values()),
+                                start_new_session=True)
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+
+
+def run_notebook(path: Path, hidden: list[str], limits: Limits,
+                 use_sandbox: bool = True) -> dict:
+    """Run the notebook ``path`` in a new process, with the hidden cells; the runner's report.
+
+    The process runs in the sandbox (:mod:`.sandbox`) on a copy of the notebook, unless
+    ``use_sandbox`` is False (then in a temporary directory, as the grader's user).
+    """
+    try:
+        notebook = _read_notebook_bytes(path, limits.file_mb)
+    except (OSError, ValueError) as err:
+        return {"cells": [], "hidden": [], "unreadable": f"{type(err).__name__}: {err}"[:500]}
     with tempfile.TemporaryDirectory(prefix="optbook-grade-") as tmp:
         tmp = Path(tmp)
-        (tmp / "work").mkdir()
-        job = {"notebook": str(path.resolve()), "hidden": hidden, "workdir": str(tmp / "work"),
-               "result": str(tmp / "result.json"), "pidfile": str(tmp / "kernel.pid"),
-               "cell_timeout": limits.cell_timeout, "memory_mb": limits.memory_mb,
-               "max_output": limits.max_output_kb * 1024, "file_mb": limits.file_mb}
-        (tmp / "job.json").write_text(json.dumps(job))
-        # Jupyter's connection files, IPython's history and matplotlib's cache go to the
-        # temporary directory too: nothing of a run is left behind, even when it is killed.
-        env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
-               "IPYTHONDIR": str(tmp / "ipython"), "MPLCONFIGDIR": str(tmp / "mpl")}
-        with open(tmp / "log.txt", "wb") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "optbook.coursework.runner",
-                                     str(tmp / "job.json")], cwd=tmp / "work",
-                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                    env=env, start_new_session=True)
+        inputs = tmp if use_sandbox else tmp / "work"
+        inputs.mkdir(exist_ok=True)
+        scratch = Path(sandbox.SCRATCH) if use_sandbox else inputs
+        (inputs / "job.json").write_text(json.dumps(_job(hidden, limits, scratch)))
+        (inputs / "notebook.ipynb").write_bytes(notebook)
+        with open(tmp / "result.json", "wb") as out, open(tmp / "log.txt", "wb") as log:
+            proc = _start(tmp, limits, use_sandbox, out, log)
             try:
                 proc.wait(timeout=limits.notebook_timeout)
                 killed = False
@@ -120,18 +176,25 @@ def run_notebook(path: Path, hidden: list[str], limits: Limits) -> dict:
                 killed = True
             finally:
                 _kill_group(proc.pid)  # the runner and anything it left behind
-                kernel = (tmp / "kernel.pid").read_text() if (tmp / "kernel.pid").exists() else ""
-                if kernel.isdigit() and int(kernel) > 1:  # the kernel has its own session
-                    _kill_group(int(kernel))
+                kernel = inputs / "kernel.pid"  # unsandboxed, the kernel has its own session
+                pid = kernel.read_text() if not use_sandbox and kernel.exists() else ""
+                if pid.isdigit() and int(pid) > 1:
+                    _kill_group(int(pid))
                 proc.wait()
         if killed:
             return {"killed": f"the notebook ran longer than {limits.notebook_timeout:g} s"}
-        try:
-            return json.loads((tmp / "result.json").read_text())
-        except (OSError, json.JSONDecodeError):
-            tail = (tmp / "log.txt").read_text(errors="replace")[-500:]
-            return {"killed": f"the grading process died (exit code {proc.returncode}): "
-                              f"{tail.strip()}"}
+        return _result(tmp, proc.returncode, limits.file_mb)
+
+
+def _result(tmp: Path, returncode: int, limit_mb: int) -> dict:
+    """The runner's report, or why there is none."""
+    try:
+        with open(tmp / "result.json", "rb") as f:
+            return json.loads(f.read(limit_mb << 20))
+    except (OSError, ValueError):
+        tail = (tmp / "log.txt").read_text(errors="replace")[-500:]
+        return {"killed": f"the grading process died (exit code {returncode}): "
+                          f"{tail.strip()}"}
 
 
 def _key_reports(key: dict, key_path: Path, checked: list[str]) -> list[dict]:
@@ -253,9 +316,9 @@ def _score(path: Path, run: dict, key_reports: list[dict]) -> Submission:
 
 
 def _grade_one(path: Path, hidden: list[str], key_reports: list[dict],
-               limits: Limits) -> Submission:
+               limits: Limits, use_sandbox: bool) -> Submission:
     try:
-        return _score(path, run_notebook(path, hidden, limits), key_reports)
+        return _score(path, run_notebook(path, hidden, limits, use_sandbox), key_reports)
     except Exception as err:  # never lose a row: a grader bug is reported, not fatal
         sub = Submission(path, status=["grader error"], notes=[f"{type(err).__name__}: {err}"])
         sub.exercises = [Exercise(r["label"], max_points=float(r["points"]),
@@ -294,23 +357,53 @@ def write_csv(subs: list[Submission], labels: list[str], out: Path) -> None:
                              f"{sub.total:g}", sub.status_text()])
 
 
-def grade(key_path: str | Path, submissions: list[str | Path], out: str | Path,
-          limits: Limits = Limits(), jobs: int = 1, log=None) -> list[Submission]:
-    """Grade every submission against the key; write the CSV ``out`` and feedback files."""
-    key_path, out = Path(key_path), Path(out)
-    paths = [Path(p) for p in submissions]
+UNSAFE_WARNING = """\
+WARNING: grading WITHOUT the sandbox (--unsafe-no-sandbox). Every submission runs with
+your user's rights: it can read the key and your files, change them, and use the network.
+Do this only for notebooks you trust (e.g. checking your own key).
+"""
+
+
+def _check_inputs(key_path: Path, paths: list[Path], out: Path) -> None:
     if not paths:
         raise ValueError("no submissions given")
     if out.suffix != ".csv":
         raise ValueError(f"--out {out}: the scores file must end in .csv")
+    for path in [key_path, *paths]:
+        inside = [p for p in sandbox.readonly_paths() if path.resolve().is_relative_to(p)]
+        if inside:
+            raise ValueError(f"{path} is inside {inside[0]}, which every sandbox can read: "
+                             "move it elsewhere")
+
+
+def grade(key_path: str | Path, submissions: list[str | Path], out: str | Path,
+          limits: Limits = Limits(), jobs: int = 1, log=None,
+          use_sandbox: bool = True) -> list[Submission]:
+    """Grade every submission against the key; write the CSV ``out`` and feedback files.
+
+    Every notebook, the key included, runs in the sandbox (:mod:`.sandbox`); where there is
+    none, :class:`~.sandbox.SandboxUnavailable` says what to install. ``use_sandbox=False``
+    runs them unprotected, with a warning on the standard error: for trusted notebooks only.
+    """
+    key_path, out = Path(key_path), Path(out)
+    paths = [Path(p) for p in submissions]
+    _check_inputs(key_path, paths, out)
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     hidden, checked = hidden_cells(key_path)
+    if use_sandbox:
+        sandbox.check_available()
+    else:
+        sys.stderr.write(UNSAFE_WARNING)
     start = time.monotonic()
-    key_reports = _key_reports(run_notebook(key_path, hidden, limits), key_path, checked)
+    key_reports = _key_reports(run_notebook(key_path, hidden, limits, use_sandbox), key_path,
+                               checked)
     if log:
         log(f"key {key_path.name}: {len(key_reports)} exercises, "
             f"{sum(r['points'] for r in key_reports):g} points ({time.monotonic() - start:.1f} s)")
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        subs = list(pool.map(lambda p: _grade_one(p, hidden, key_reports, limits), paths))
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        subs = list(pool.map(
+            lambda p: _grade_one(p, hidden, key_reports, limits, use_sandbox), paths))
     out.parent.mkdir(parents=True, exist_ok=True)
     write_csv(subs, [r["label"] for r in key_reports], out)
     for sub, name in zip(subs, _feedback_names(paths), strict=True):

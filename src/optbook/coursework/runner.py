@@ -1,13 +1,16 @@
 """Run one notebook for the grader, in this process's own limits; report as JSON.
 
 ``python -m optbook.coursework.runner JOB.json`` is started by :mod:`.grade`, one process
-per notebook, in a new session. It lowers its own resource limits (address space, file
-size, no core files) before it starts the kernel, which inherits them; then it executes
+per notebook, in a new session, inside the sandbox (:mod:`.sandbox`): the job file, the
+notebook and the key's hidden-test cells reach it as content, never as paths outside the
+sandbox. It lowers its own resource limits (address space, file size, processes, no core
+files) before it starts the kernel, which inherits them; then it executes
 every cell with nbclient (errors recorded, never fatal), a time limit per cell (the kernel
 is interrupted and the next cell runs) and a cap on the output kept; then it appends the
 key's hidden-test cells and runs them. It writes what happened to the job's result file:
-cell errors, timeouts, whether the kernel died, and each hidden-test report. It judges
-nothing: the grader compares, in its own process.
+cell errors, timeouts, whether the kernel died, and each hidden-test report, as JSON on
+its standard output (the kernel's goes to the standard error). It judges nothing: the
+grader compares, in its own process, outside the sandbox.
 """
 
 from __future__ import annotations
@@ -50,11 +53,15 @@ class LimitedClient(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
-def _limit_resources(memory_mb: int, file_mb: int) -> None:
+def _limit_resources(memory_mb: int, file_mb: int, processes: int) -> None:
+    """Lower the soft and hard limits: the kernel inherits them and cannot raise them."""
     memory = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_FSIZE, (file_mb << 20, file_mb << 20))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # processes and threads of this user (in the sandbox: of this sandbox only); a fork
+    # bomb fails here. Root is exempt: unsandboxed runs as root have no such limit.
+    resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
 
 
 def _timeout_error(timeout: float) -> dict:
@@ -152,11 +159,14 @@ def run(job: dict) -> dict:
 
 def main() -> None:
     job = json.loads(Path(sys.argv[1]).read_text())
-    _limit_resources(job["memory_mb"], job["file_mb"])
+    result_out = os.fdopen(os.dup(1), "w")  # not inherited: the kernel cannot write here
+    os.dup2(2, 1)  # what the kernel writes to its standard output goes to the log
+    _limit_resources(job["memory_mb"], job["file_mb"], job["processes"])
     start = time.monotonic()
     result = run(job)
     result["seconds"] = round(time.monotonic() - start, 2)
-    Path(job["result"]).write_text(json.dumps(result))
+    result_out.write(json.dumps(result))
+    result_out.close()
 
 
 if __name__ == "__main__":
