@@ -102,3 +102,32 @@ def test_every_citation_is_in_the_bibliography():
         for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", text):
             for key in group.split(","):
                 assert key.strip() in keys, f"{page.name} cites {key!r}, in no .bib file"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_no_check_displays_free_text(path):
+    """A check's display is rendered from what it checked (issue #17): no call in a chapter
+    passes ``tex=``, and no side is a Python function of the sizes (which cannot be shown)."""
+    import ast
+
+    for cell in cells(path):
+        if cell["cell_type"] != "code":
+            continue
+        text = "\n".join(line for line in source(cell).splitlines()
+                         if not line.lstrip().startswith(("%", "!")))
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Call):
+                names = [k.arg for k in node.keywords]
+                assert "tex" not in names, \
+                    f"{path.name}: a check with a free-text display:\n{ast.unparse(node)[:300]}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_named_property_test_exists(path):
+    """A check proved at listed sizes names the property test that covers every size:
+    the test must exist."""
+    for file, name in re.findall(r"covered_by=\s*\"(tests/[\w/]+\.py)::(\w+)\"", code(path)):
+        test_file = ROOT / file
+        assert test_file.exists(), f"{path.name} names a missing test file {file}"
+        assert re.search(rf"^def {name}\(", test_file.read_text(), re.M), \
+            f"{path.name} names a missing test {file}::{name}"

@@ -32,6 +32,7 @@ from optbook import (
     toy_regression,
 )
 from optbook.sharpness import sam_perturbation
+from optbook.toys import NoisyValley
 
 H = np.diag([1.0, 10.0])
 B = np.array([1.0, -2.0])
@@ -258,7 +259,7 @@ def test_adahessian_is_reproducible_and_needs_rng():
 
 @pytest.mark.parametrize("make_base", [lambda: GD(0.05), lambda: SAM(0.05, rho=0.1),
                                        lambda: Adam(0.05)], ids=["GD", "SAM", "Adam"])
-@pytest.mark.parametrize("curvature", ["hutchinson", "gradient"])
+@pytest.mark.parametrize("curvature", ["fisher", "hutchinson", "gradient"])
 def test_ire_with_kappa_zero_is_its_base(make_base, curvature):
     Phi, y = toy_regression(12, 1, rng=np.random.default_rng(0))
     net = TwoLayerNet(Phi, y, width=5)
@@ -275,10 +276,11 @@ def test_ire_with_kappa_zero_is_its_base(make_base, curvature):
 
 @pytest.mark.parametrize("curvature", ["hutchinson", "gradient"])
 def test_ire_first_steps_by_hand(curvature):
-    """H = diag(1, 10), γ = 0.5: the flat coordinate is the first (h = 1 < 10, and
-    |g_1| < |g_2| along the run); w ← w - η (g + κ n ⊙ g) with n = (1, 0)."""
+    """H = diag(1, 10), γ = 0.6 (⌊0.6·2⌋ = 1 flat coordinate): the flat coordinate is the
+    first (h = 1 < 10, and |g_1| < |g_2| along the run); w ← w - η (g + κ n ⊙ g) with
+    n = (1, 0)."""
     lr, kappa = 0.05, 2.0
-    traj = run(IRE(lr, kappa, fraction=0.5, curvature=curvature), quadratic(), W0, 4,
+    traj = run(IRE(lr, kappa, fraction=0.6, curvature=curvature), quadratic(), W0, 4,
                rng=np.random.default_rng(0))
     w = list(W0)
     for t in range(4):
@@ -303,7 +305,7 @@ def test_ire_is_reproducible_from_the_seed():
 def test_ire_warmup_and_refresh_interval():
     lr, kappa = 0.05, 1.0
     q = Counting(quadratic())
-    traj = run(IRE(GD(lr), kappa, fraction=0.5, K=5, warmup=2), q, W0, 13,
+    traj = run(IRE(GD(lr), kappa, fraction=0.6, K=5, warmup=2, curvature="hutchinson"), q, W0, 13,
                rng=np.random.default_rng(0))
     assert q.hvps == 3  # refreshes at t = 2, 7, 12
     plain = run(GD(lr), quadratic(), W0, 2)
@@ -334,9 +336,92 @@ def test_ire_moves_faster_along_the_valley_of_the_toy():
     w0 = np.array([2.0, 1.0])
     eta = 0.1
     gd = run(SAM(eta, rho=0.1), Toy(), w0, 300).final
-    ire = run(IRE(SAM(eta, rho=0.1), kappa=4.0, fraction=0.5, K=1), Toy(), w0, 300,
+    ire = run(IRE(SAM(eta, rho=0.1), kappa=4.0, fraction=0.6, K=1, curvature="hutchinson"),
+              Toy(), w0, 300,
               rng=np.random.default_rng(0)).final
     assert abs(ire[0]) < abs(gd[0]) < 2.0
+
+
+def _fisher_direct(problem, w, rng):
+    """The Fisher sample computed the long way: build the same problem with targets drawn
+    from the model's predictive distribution, and square the gradient of its loss."""
+    import copy
+
+    if isinstance(problem, ob.LogisticRegression):
+        p = 1.0 / (1.0 + np.exp(-(problem.Phi.T @ w)))
+        labels = np.where(rng.random(problem.n) < p, 1.0, -1.0)
+        return ob.LogisticRegression(problem.Phi, labels, weight=problem.weight).grad(w) ** 2
+    if isinstance(problem, NoisyValley):
+        F = np.sqrt(1 + w[0] ** 2) * w[1] * np.ones(problem.n)
+        return NoisyValley(F + rng.standard_normal(problem.n)).grad(w) ** 2
+    if isinstance(problem, ob.LeastSquares):
+        F = problem.Phi.T @ w
+        return ob.LeastSquares(problem.Phi, F + rng.standard_normal(problem.n),
+                               weight=problem.weight).grad(w) ** 2
+    sampled = copy.copy(problem)  # a TwoLayerNet: same weights, targets F(w) + ξ
+    sampled.y = problem.outputs(w) + rng.standard_normal(problem.n)
+    return sampled.grad(w) ** 2
+
+
+def _fisher_problems():
+    rng = np.random.default_rng(11)
+    Phi, y = toy_regression(9, 1, rng=np.random.default_rng(0))
+    net = TwoLayerNet(Phi, y, width=4).subset(np.arange(5))  # a mini-batch, weight 9/5
+    yield "net", net, net.init(np.random.default_rng(1))
+    ls = ob.LeastSquares(rng.standard_normal((4, 6)), rng.standard_normal(6), weight=0.7)
+    yield "least squares", ls, rng.standard_normal(4)
+    yield "valley", NoisyValley.centred(8, rng=rng).subset(np.arange(3)), np.array([1.5, 0.3])
+    yield "toy", NoisyValley(np.zeros(1)), np.array([1.0, 0.01])
+    logit = ob.LogisticRegression(rng.standard_normal((3, 7)),
+                                  rng.choice([-1.0, 1.0], size=7), weight=2.0)
+    yield "logistic", logit, rng.standard_normal(3)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ire_fisher_sample_is_the_squared_gradient_on_sampled_targets(seed):
+    for name, problem, w in _fisher_problems():
+        got = IRE.fisher_sample(problem, w, np.random.default_rng(seed))
+        want = _fisher_direct(problem, w, np.random.default_rng(seed))
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14, err_msg=name)
+
+
+def test_ire_fisher_mean_is_the_gauss_newton_diagonal():
+    """E[(c Jᵀξ)²] = c² diag(JᵀJ) for least squares (200 000 samples, 2% tolerance)."""
+    rng = np.random.default_rng(3)
+    ls = ob.LeastSquares(rng.standard_normal((3, 5)), rng.standard_normal(5), weight=0.5)
+    w = rng.standard_normal(3)
+    xi = np.random.default_rng(4).standard_normal((200_000, 5))
+    mean = np.mean((0.5 * xi @ ls.Phi.T) ** 2, axis=0)
+    np.testing.assert_allclose(mean, 0.25 * np.sum(ls.Phi**2, axis=1), rtol=0.02)
+    one = IRE.fisher_sample(ls, w, np.random.default_rng(4))
+    np.testing.assert_allclose(one, (0.5 * ls.Phi @ xi[0]) ** 2, rtol=1e-12)
+
+
+def test_ire_default_mask_uses_the_fisher_sample():
+    Phi, y = toy_regression(10, 1, rng=np.random.default_rng(0))
+    net = TwoLayerNet(Phi, y, width=6)
+    w0 = net.init(np.random.default_rng(1))
+    opt = IRE(GD(0.05), kappa=2.0, fraction=0.7)
+    assert opt.curvature == "fisher"
+    state = opt.init(w0, rng=np.random.default_rng(3))
+    step = opt.update(net.grad(w0), state, w0, net)
+    h = _fisher_direct(net, w0, np.random.default_rng(3))
+    n_flat = int(0.7 * net.dim)
+    assert state.mask.sum() == n_flat
+    assert np.max(h[state.mask]) <= np.min(h[~state.mask])
+    np.testing.assert_allclose(step, -0.05 * (1 + 2.0 * state.mask) * net.grad(w0))
+
+
+def test_ire_fisher_on_the_toy_marks_u_and_needs_a_model():
+    """L(u, v) = (1 + u²)v²/2 as one least-squares sample F = √(1+u²) v, y = 0: the Fisher
+    sample is ξ²(uv/a, a)², so u is the flat coordinate whenever |uv| < 1 + u²."""
+    toy = NoisyValley(np.zeros(1))
+    opt = IRE(GD(0.1), kappa=1.0, fraction=0.6)
+    state = opt.init(np.array([1.0, 0.01]), rng=np.random.default_rng(0))
+    opt.update(toy.grad([1.0, 0.01]), state, np.array([1.0, 0.01]), toy)
+    assert state.mask.tolist() == [True, False]
+    with pytest.raises(ValueError, match="curvature='fisher' needs a model"):
+        run(IRE(GD(0.1), 1.0), quadratic(), W0, 1, rng=np.random.default_rng(0))
 
 
 # --------------------------------------------------------------------------
@@ -405,7 +490,8 @@ def test_one_step_at_a_million_parameters():
     rng = np.random.default_rng(0)
     q = DiagQuadratic(rng.uniform(0.5, 2.0, d), rng.standard_normal(d))
     w0 = np.zeros(d)
-    for opt in (SAM(0.1), AdaHessian(0.1), IRE(GD(0.1), 1.0), NoiseScaledSGD(0.1, 1.0)):
+    for opt in (SAM(0.1), AdaHessian(0.1), IRE(GD(0.1), 1.0, curvature="hutchinson"),
+                NoiseScaledSGD(0.1, 1.0)):
         start = time.perf_counter()
         traj = run(opt, q, w0, 1, rng=np.random.default_rng(1))
         assert time.perf_counter() - start < 3.0, opt
@@ -424,11 +510,12 @@ def test_one_step_at_a_million_parameters():
     (lambda: SAM(base="GD"), "base must be an optimiser"),
     (lambda: SAM(-0.1), "lr must be positive"),
     (lambda: IRE(GD(0.1), kappa=-1.0), "kappa must be non-negative"),
-    (lambda: IRE(GD(0.1), 1.0, fraction=1.0), "fraction must be < 1"),
-    (lambda: IRE(GD(0.1), 1.0, fraction=0.0), "fraction must be positive"),
+    (lambda: IRE(GD(0.1), 1.0, fraction=1.0), r"fraction must be in the open interval \(0.5, 1\)"),
+    (lambda: IRE(GD(0.1), 1.0, fraction=0.5), r"fraction must be in the open interval \(0.5, 1\)"),
+    (lambda: IRE(GD(0.1), 1.0, fraction=0.3), r"fraction must be in the open interval \(0.5, 1\)"),
     (lambda: IRE(GD(0.1), 1.0, K=0), "K must be >= 1"),
     (lambda: IRE(GD(0.1), 1.0, warmup=-1), "warmup must be >= 0"),
-    (lambda: IRE(GD(0.1), 1.0, curvature="fisher"), "curvature must be"),
+    (lambda: IRE(GD(0.1), 1.0, curvature="newton"), "curvature must be"),
     (lambda: IRE(GD(0.1), 1.0, beta=1.0), "beta must be < 1"),
     (lambda: IRE(-0.1, 1.0), "base .* must be positive"),
     (lambda: AdaHessian(hessian_power=1.5), "hessian_power must be <= 1.0"),
@@ -456,7 +543,8 @@ def test_block_must_divide_the_dimension_and_ire_needs_rng():
 
 
 def test_divergence_is_reported_not_raised():
-    for opt in (SAM(1.0), AdaHessian(50.0, hessian_power=0.0), IRE(GD(0.3), 5.0),
+    for opt in (SAM(1.0), AdaHessian(50.0, hessian_power=0.0),
+                IRE(GD(0.3), 5.0, curvature="hutchinson"),
                 NoiseScaledSGD(0.19, rho=10.0)):
         traj = run(opt, quadratic(), W0, 200, rng=np.random.default_rng(0))
         assert traj.diverged, opt
@@ -482,7 +570,7 @@ def test_preconditioner_after_a_run():
     assert np.allclose(preconditioner(adam, tr), 1 / (np.sqrt(v_hat) + 1e-8))
     assert np.allclose(after(ob.SAM(base=ob.Adam(0.1), rho=0.05)),
                        preconditioner(adam, ob.run(adam, problem, w0, 5)), rtol=0.5)
-    ire = ob.IRE(ob.GD(0.05), kappa=2.0, fraction=0.5, K=2)
+    ire = ob.IRE(ob.GD(0.05), kappa=2.0, fraction=0.6, K=2, curvature="hutchinson")
     assert np.array_equal(after(ire), [3.0, 1.0])  # flat coordinate sped up by 1 + κ
     variant = ob.NoiseScaledSGD(0.05, rho=1.0)
     tr = ob.run(variant, problem, w0, 5)

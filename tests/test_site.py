@@ -282,3 +282,39 @@ def test_chapter_offers_its_student_version(site, chapter):
     text = "\n".join(c.source for c in nb.cells)
     assert "ob.check(" in text and "### BEGIN SOLUTION" not in text
     assert "BEGIN HIDDEN TESTS" not in text and "solution-start" not in text
+
+
+_BADGE = re.compile(r'<span (?:id="(check-\d+)" )?class="optbook-verdict optbook-kind-(\w+)"'
+                    r' data-kind="(\w+)"')
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_badge_has_a_kind_an_anchor_and_the_legend(site, chapter):
+    """Every verdict on a chapter page has a kind and an anchor, and the page explains the
+    kinds in a legend under its title (issue #17)."""
+    from optbook.verdict import Kind
+
+    page = (HTML / "book" / f"{chapter}.html").read_text(encoding="utf-8")
+    article = page[page.index('<article'):]
+    badges = _BADGE.findall(article)
+    # every badge a check made (they carry a tooltip; the legend's and the prose's do not)
+    made = len(re.findall(r'<span[^>]* class="optbook-verdict[^>]* title=', article))
+    tight = article.count("The tight statement, checked:")  # shown inside a loose verdict
+    assert badges, f"{chapter} shows no verdict"
+    assert len(badges) == made - tight, f"{chapter}: a verdict without a kind or anchor"
+    for anchor, cls, kind in badges:
+        assert anchor and cls == kind and kind in {k.value for k in Kind}, (chapter, anchor)
+    assert article.index("optbook-legend") < article.index('id="check-1"')
+
+
+def test_the_page_of_all_checks_counts_every_badge(site):
+    listing = (HTML / "book" / "checks.html").read_text(encoding="utf-8")
+    total = 0
+    for chapter in CHAPTERS:
+        page = (HTML / "book" / f"{chapter}.html").read_text(encoding="utf-8")
+        anchors = re.findall(r'<span id="(check-\d+)" class="optbook-verdict', page)
+        total += len(anchors)
+        for anchor in anchors:
+            assert f'{chapter}.html#{anchor}"' in listing, (chapter, anchor)
+    row = re.search(r"the book</p></td>(.*?)</tr>", listing, re.S).group(1)
+    assert int(re.findall(r"<p>(\d+)</p>", row)[-1]) == total

@@ -15,13 +15,23 @@ from optbook.symbolic import (
     Chain,
     Check,
     DerivationError,
+    Grad,
+    Hess,
+    Kind,
+    assuming,
+    assumption,
+    by,
     explicit,
     gradient,
     hessian,
     identity,
     inequality,
+    latex,
+    loose,
+    numerical,
     refuted,
     solution_set,
+    sym,
 )
 
 x, y = sp.symbols("x y", real=True)
@@ -60,7 +70,8 @@ def test_identity_passes_on_a_true_identity():
     assert check.holds
     assert check.why == "expand the square"
     assert "simplify" in check.method
-    assert check.tex == sp.latex((x + 1) ** 2) + " = " + sp.latex(x**2 + 2 * x + 1)
+    assert check.tex == latex((x + 1) ** 2) + " = " + latex(x**2 + 2 * x + 1)
+    assert check.kind is Kind.PROVED
 
 
 def test_identity_passes_when_only_simplify_can_show_it():
@@ -80,8 +91,17 @@ def test_identity_raises_with_a_counterexample_on_a_false_identity():
     assert sp.latex(x**2) in message  # the statement is shown
 
 
-def test_identity_uses_the_given_tex():
-    assert identity(x + x, 2 * x, tex=r"x + x = 2x").tex == "x + x = 2x"
+def test_a_free_text_display_is_rejected():
+    # The reviewer's example: a ✔ under a statement that was never checked.
+    with pytest.raises(DerivationError, match="free text"):
+        identity(x + 1, 1 + x, tex=r"\eta \le 2/\beta \text{ is necessary}")
+    for check in (lambda: inequality(x**2, ">=", 0, tex="x"),
+                  lambda: refuted(x**2, "=", x, tex="x"),
+                  lambda: solution_set(x < 1, x, sp.Interval.open(-sp.oo, 1), tex="x"),
+                  lambda: Chain(x, tex="x"),
+                  lambda: Chain(x).equals(x, tex="x")):
+        with pytest.raises(DerivationError, match="free text"):
+            check()
 
 
 def test_identity_of_explicit_matrices():
@@ -104,7 +124,9 @@ def test_least_squares_taylor_expansion_is_exact():
     rhs = ls_loss(w) - eta * (G.T * G) + HALF * eta**2 * (G.T * HESS * G)
     check = identity(lhs, rhs, instances=[{d: 1, n: 1}, {d: 2, n: 3}])
     assert check.holds
-    assert "d=2, n=3" in check.method
+    assert "2 sizes shown" in check.method
+    assert check.kind is Kind.INSTANCES
+    assert r"d = 2,\ n = 3" in check.tex  # the sizes are part of the displayed statement
 
 
 def test_least_squares_taylor_expansion_without_the_half_is_rejected():
@@ -132,11 +154,13 @@ def test_gradient_of_quadratic_form_is_hw_only_for_symmetric_h():
         f = explicit(HALF * w.T * H * w, sizes, symmetric=symmetric)
         return gradient(f, explicit(w, sizes))
 
-    tex = r"\nabla_w \tfrac12 w^\top H w = Hw"
-    identity(grad_of_quadratic_form, H * w, instances=[{d: 2}, {d: 3}], symmetric=[H], tex=tex)
+    check = identity(Grad(HALF * w.T * H * w, w), H * w, instances=[{d: 2}, {d: 3}],
+                     symmetric=[H])
+    assert r"\nabla_{w}" in check.tex
+    assert explicit(Grad(HALF * w.T * H * w, w), {d: 2}, symmetric=[H]) == \
+        grad_of_quadratic_form({d: 2})
     with pytest.raises(DerivationError):
-        identity(lambda s: grad_of_quadratic_form(s, symmetric=()), H * w,
-                 instances=[{d: 2}], tex=tex)
+        identity(Grad(HALF * w.T * H * w, w), H * w, instances=[{d: 2}])
 
 
 def test_identity_argument_errors():
@@ -144,7 +168,7 @@ def test_identity_argument_errors():
         identity(H, H.T)  # symbolic size without instances
     with pytest.raises(ValueError, match="instances"):
         identity(H, H.T, instances=[])
-    with pytest.raises(ValueError, match="tex"):
+    with pytest.raises(ValueError, match="function of the sizes"):
         identity(lambda s: explicit(H, s), H, instances=[{d: 2}])
     with pytest.raises(ValueError, match="symmetric"):
         identity(w, w, instances=[{d: 2}], symmetric=[w])
@@ -189,10 +213,10 @@ def test_gradient_and_hessian_helpers():
 
 
 def test_hessian_of_least_squares_is_phi_phi_transpose():
-    sizes = {d: 2, n: 3}
-    wv = explicit(w, sizes)
-    f = explicit(ls_loss(w), sizes)
-    identity(lambda s: hessian(f, wv), HESS, instances=[sizes], tex=r"\nabla^2 L = \Phi\Phi^\top")
+    check = identity(Hess(ls_loss(w), w), HESS, instances=[{d: 2, n: 3}])
+    assert check.tex.startswith(r"\nabla^2_{w}")
+    with pytest.raises(DerivationError):
+        identity(Hess(ls_loss(w), w), Phi.T * Phi, instances=[{d: 2, n: 2}])
 
 
 # --------------------------------------------------------------------------
@@ -217,7 +241,7 @@ def test_inequality_needs_the_assumptions():
 
 def test_inequality_with_a_certificate():
     check = inequality(2 * a * b, "<=", a**2 + b**2, certificate=(a - b) ** 2)
-    assert "(a - b)**2" in check.method
+    assert latex((a - b) ** 2) in "".join(check.details)  # the certificate is shown
     with pytest.raises(DerivationError, match="certificate"):
         inequality(2 * a * b, "<=", a**2 + b**2, certificate=(a + b) ** 2)
 
@@ -351,9 +375,10 @@ def test_refuted_wrong_derivative():
 
 def test_refuted_at_a_counterexample_point():
     check = refuted(x**2, ">=", x, at={x: sp.Rational(1, 2)})
-    assert not check.holds
-    assert "x=1/2" in check.method
-    assert "1/4" in check.method
+    assert not check.holds and check.kind is Kind.REFUTED
+    shown = "".join(check.details)
+    assert r"x = \frac{1}{2}" in shown
+    assert r"\frac{1}{4}" in shown  # both sides' values are shown
 
 
 def test_refuted_raises_when_the_claim_is_true():
@@ -370,6 +395,11 @@ def test_refuted_raises_when_the_point_is_no_counterexample():
         refuted(x**2, "=", x, at={x: 1})
 
 
+def test_a_counterexample_must_respect_the_declared_signs():
+    with pytest.raises(ValueError, match="declared positive"):
+        refuted(p**2, ">=", p, at={p: -1})
+
+
 def test_refuted_argument_errors():
     with pytest.raises(ValueError, match="counterexample point"):
         refuted(x**2, ">=", x)  # an inequality needs a point
@@ -379,7 +409,7 @@ def test_refuted_argument_errors():
 
 def test_refuted_displays_a_red_verdict():
     md = refuted(sp.diff(x**3, x), "=", x**2)._repr_markdown_()
-    assert "✘ false" in md
+    assert "✘ refuted" in md
     assert "✔" not in md
     assert sp.latex(3 * x**2) in md
 
@@ -447,7 +477,7 @@ def test_chain_markdown_shows_every_line_and_reason():
     assert r"\ge" in md
     assert "(1)" in md and "(2)" in md
     assert "expand" in md and "p &gt; 0" in md  # reasons are HTML-escaped
-    assert "✔ every step checked" in md
+    assert "✔ proved" in md and "every step checked" in md
 
 
 # --------------------------------------------------------------------------
@@ -459,13 +489,142 @@ def test_check_markdown_contains_latex_and_verdict():
     md = check._repr_markdown_()
     assert md.startswith("$$\n")
     assert sp.latex((x + 1) ** 2) in md
-    assert "✔ checked" in md
+    assert "✔ proved" in md
     assert "✘" not in md
     assert "a &lt; b &amp; c" in md
-    assert "[checked]" in repr(check)
+    assert "[proved]" in repr(check)
 
 
 def test_false_check_markdown():
-    check = Check("1 = 2", False, "arithmetic")
-    assert "✘ false" in check._repr_markdown_()
-    assert "[false]" in repr(check)
+    check = Check("1 = 2", Kind.REFUTED, False, "arithmetic")
+    assert "✘ refuted" in check._repr_markdown_()
+    with pytest.raises(ValueError, match="kind"):
+        Check("1 = 2", "false", False, "arithmetic")
+    assert "[refuted]" in repr(check)
+
+
+# --------------------------------------------------------------------------
+# Verdict kinds, hypotheses and the notation (issue #17)
+# --------------------------------------------------------------------------
+
+def test_every_declared_sign_is_shown_as_an_assumption():
+    s = sp.Symbol("s", nonnegative=True)
+    check = inequality(p, "<=", p + s)
+    assert "signs declared" in check._repr_markdown_()
+    assert r"s \ge 0" in check.signs and "p > 0" in check.signs
+
+
+def test_a_hypothesis_that_justifies_a_sign_is_shown_in_its_place():
+    s = sp.Symbol("s", nonnegative=True)
+    check = inequality(p, "<=", p + s, given=[by("thm-rayleigh", "Rayleigh quotient", s)])
+    md = check._repr_markdown_()
+    assert r"s \ge 0" not in check.signs
+    assert "{uses}`Rayleigh quotient <thm-rayleigh>`" in md and r"$s \ge 0$" in md
+    named = inequality(p, "<=", p + s, given=[assuming("L is bounded below", s)])
+    assert "L is bounded below" in named._repr_markdown_()
+
+
+def test_hypotheses_reject_relations_that_sympy_already_decided():
+    s = sp.Symbol("s", nonnegative=True)
+    with pytest.raises(ValueError, match="pass the symbol"):
+        by("thm-x", "a theorem", s >= 0)  # SymPy evaluates s >= 0 to True
+    with pytest.raises(ValueError, match="no declared sign"):
+        assuming("something", x)
+    with pytest.raises(ValueError, match="label"):
+        by("a label with spaces", "x")
+    with pytest.raises(ValueError, match="hypotheses"):
+        identity(x, x, given=["descent lemma"])
+
+
+def test_where_displays_the_symbol_and_checks_the_definition():
+    g = sp.MatrixSymbol("g", d, 1)
+    Lf, v = sp.Function("L"), sp.MatrixSymbol("v", d, 1)
+    where = {Lf: sp.Lambda(v, v.T * H * v / 2), g: H * w}
+    check = identity(Lf(w - eta * g) - Lf(w), -eta * g.T * g + eta**2 / 2 * g.T * H * g,
+                     where=where, instances=[{d: 1}, {d: 2}], symmetric=[H])
+    assert "L" in check.tex and "g^{\\top} g" in check.tex
+    assert len(check.where) == 2
+    with pytest.raises(DerivationError):  # without the ½ it is false, through the definitions
+        identity(Lf(w - eta * g) - Lf(w), -eta * g.T * g + eta**2 * g.T * H * g,
+                 where=where, instances=[{d: 1}], symmetric=[H])
+
+
+def test_sym_gives_the_book_notation():
+    G = sym("G_k", r"\lVert g_k\rVert^2", nonnegative=True)
+    check = inequality(G, "<=", G + 1)
+    assert r"\lVert g_k\rVert^2" in check.tex
+    assert latex(w.T * H) == r"w^{\top} H"
+
+
+def test_a_point_check_is_labelled_as_such():
+    check = identity(x * (x + 1), x**2 + x, at={x: 2})
+    assert check.kind is Kind.INSTANCES and r"\text{at } x = 2" in check.tex
+    check = identity(H, H.T, instances=[{d: 2}], symmetric=[H],
+                     covered_by="tests/test_problems.py::test_x")
+    assert "property test tests/test_problems.py::test_x" in check.method
+    with pytest.raises(ValueError, match="covered_by"):
+        identity(H, H.T, instances=[{d: 2}], symmetric=[H], covered_by="a test")
+
+
+def test_loose_needs_two_true_checks():
+    t = sp.Symbol("t", positive=True)
+    claim = identity(sp.limit(t * sp.Rational(1, 2) ** t, t, sp.oo), 0)
+    tight = inequality(sp.Rational(1, 2) ** (t + 1), "<", sp.Rational(1, 2) ** t,
+                       certificate=sp.Rational(1, 2) ** (t + 1))
+    check = loose(claim, tight, why="linear is O(1/t)")
+    assert check.kind is Kind.LOOSE and check.holds
+    assert "◐ loose" in check._repr_markdown_() and "tight statement" in check._repr_markdown_()
+    with pytest.raises(DerivationError):
+        loose(refuted(x**2, ">=", x, at={x: sp.Rational(1, 2)}), tight)
+
+
+def test_assumption_has_its_own_badge():
+    check = assumption(sp.Symbol("L_star"), "<=", x, why="L is bounded below")
+    assert check.kind is Kind.ASSUMPTION and "◇ assumption" in check._repr_markdown_()
+
+
+def test_numerical_evidence_follows_the_data():
+    A, B = sp.symbols("A B")
+    up = numerical(A, ">", B, values={A: [2, 3, 4, 5, 6], B: [1, 2, 3, 4, 5.5]},
+                   runs="5 seeds (0–4)")
+    assert up.kind is Kind.NUMERICAL and up.outcome == "supports" and up.holds
+    assert "95% interval" in up.method
+    down = numerical(A, ">", B, values={A: [1, 2, 3, 4, 5], B: [2, 3, 4, 5, 6.5]},
+                     runs="5 seeds")
+    assert down.outcome == "against" and not down.holds
+    noisy = numerical(A, ">", B, values={A: [1, 2, 3, 4, 5], B: [0, 3, 2, 5, 4.5]},
+                      runs="5 seeds")
+    assert noisy.outcome == "inconclusive"
+    with pytest.raises(DerivationError, match="expects"):
+        numerical(A, ">", B, values={A: [1, 2], B: [3, 4]}, runs="2 seeds", expect="supports")
+    one = numerical(A, "<", B, values={A: [1.0], B: [2.0]}, runs="one deterministic run")
+    assert one.outcome == "supports" and "no interval" in one.method
+    with pytest.raises(ValueError, match="missing"):
+        numerical(A, "<", B, values={A: [1.0]}, runs="x")
+    with pytest.raises(ValueError, match="same number"):
+        numerical(A, "<", B, values={A: [1.0], B: [1.0, 2.0]}, runs="x")
+
+
+def test_a_chain_shows_the_range_of_each_link_and_is_as_strong_as_its_weakest_link():
+    lam_ = sp.Symbol("lambda", positive=True)
+    c = Chain(-eta * (1 - lam_ * eta / 2)).lt(0, over={eta: sp.Interval.open(0, 2 / lam_)})
+    assert r"\text{for every } \eta" in c.tex
+    assert c.kind is Kind.PROVED
+    c2 = Chain(H).equals(H.T, instances=[{d: 2}], symmetric=[H])
+    assert c2.kind is Kind.INSTANCES
+    assert "proved at the listed instances" in c2._repr_markdown_()
+
+
+def test_mean_interval_matches_student_t():
+    from optbook.stats import mean_interval, t_quantile
+
+    # two-sided 95% quantiles of Student's t (tables): df = 1, 4, 30
+    assert t_quantile(0.975, 1) == pytest.approx(12.7062, abs=1e-3)
+    assert t_quantile(0.975, 4) == pytest.approx(2.7764, abs=1e-4)
+    assert t_quantile(0.975, 30) == pytest.approx(2.0423, abs=1e-4)
+    mean, lo, hi = mean_interval([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert mean == 3.0 and hi - mean == pytest.approx(2.7764 * (2.5**0.5) / 5**0.5, abs=1e-3)
+    with pytest.raises(ValueError, match="2 samples"):
+        mean_interval([1.0])
+    with pytest.raises(ValueError, match="finite"):
+        mean_interval([1.0, float("nan")])

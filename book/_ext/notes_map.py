@@ -37,6 +37,7 @@ VERDICTS = {
     "corrected": "corrected",
     "completed": "completed",
     "beyond": "made precise",
+    "loose": "loose (true, but weaker than the tight statement)",
 }
 
 

@@ -19,7 +19,8 @@ Hessian-vector products and :math:`O(d)` memory.
 * :class:`SGDHess` — Tran & Cutkosky's (2022) Hessian-corrected momentum, a different
   method from the note's.
 
-Optimisers that draw random probes (AdaHessian; IRE with Hutchinson curvature) take
+Optimisers that draw random probes or targets (AdaHessian; IRE unless its curvature is
+``"gradient"``) take
 ``rng`` in ``init``, and :func:`~optbook.optimizers.run` passes its own ``rng`` there
 (:func:`~optbook.optimizers.init_state`): a run is reproducible from one seed.
 """
@@ -210,7 +211,7 @@ class SAM:
 # IRE
 # --------------------------------------------------------------------------
 
-CURVATURES = ("hutchinson", "gradient")
+CURVATURES = ("fisher", "hutchinson", "gradient")
 
 
 @dataclass
@@ -235,25 +236,48 @@ class IRE:
     where :math:`\Delta_t` is the base optimiser's step (:math:`-\eta g_t` for GD, so
     :math:`w_{t+1} = w_t - \eta(g_t + \kappa\,n_t\odot g_t)`, the paper's form) and
     :math:`n_t\in\{0,1\}^d` marks the flattest coordinates: the
-    :math:`\max(1, \lfloor\gamma d\rfloor)` with the smallest :math:`|h_i|`, :math:`h` a
-    diagonal curvature estimate. The mask is refreshed at steps
-    :math:`t = T_w, T_w + K, T_w + 2K, \dots` and kept in between; before the warm-up
-    :math:`T_w` the step is the base's alone. The idea: along a manifold of minima, the
-    flat directions are those that move the iterate along it, where the base's implicit
-    bias toward flat minima acts slowly; IRE speeds up only that motion, by
-    :math:`1 + \kappa`, and leaves the sharp directions at the base's (stable) step.
+    :math:`\max(1, \lfloor\gamma d\rfloor)` with the smallest curvature estimate
+    :math:`h_i`. The mask is refreshed at steps :math:`t = T_w, T_w + K, T_w + 2K, \dots`
+    and kept in between; before the warm-up :math:`T_w` the step is the base's alone.
+    The idea: along a manifold of minima, the flat directions are those that move the
+    iterate along it, where the base's implicit bias toward flat minima acts slowly; IRE
+    speeds up only that motion, by :math:`1 + \kappa`, and leaves the sharp directions at
+    the base's (stable) step.
 
-    **Curvature** :math:`h`: ``"hutchinson"`` (default) is :math:`z\odot Hz` averaged
-    over ``n_samples`` Rademacher probes, an unbiased estimate of :math:`\operatorname{diag}H`
-    (the quantity Algorithm 1 names; exact for diagonal :math:`H`; needs ``rng``).
-    ``"gradient"`` is a squared-gradient proxy in the style of the released code,
-    :math:`h \leftarrow \beta h + (1-\beta)\, g_t\odot g_t` with the mini-batch gradient
-    :math:`g_t` (an *empirical* Fisher diagonal). The code (wmz9/IRE-algorithm-framework)
-    squares instead the gradient of the cross-entropy on labels *sampled from the model*,
-    a one-sample estimate of the Fisher diagonal (its CV version), or uses
-    :math:`|g|` (its LLM version, the same ordering as :math:`g\odot g`). With full
-    gradients near a minimum :math:`g\to0` and the empirical proxy measures the
-    remaining gradient, not curvature; hence the default.
+    **Curvature** :math:`h` (each estimate is then averaged, :math:`h \leftarrow \beta h +
+    (1-\beta)\,\hat h`, the code's ``beta_Fisher``; :math:`\beta = 0` by default, as there):
+
+    * ``"fisher"`` (default), the estimate of the paper's code
+      (wmz9/IRE-algorithm-framework, ``CV/cifar``): the squared gradient of the loss on
+      targets *sampled from the model's own predictive distribution*,
+      :math:`\hat h = \nabla_w L_{\tilde y}(w)\odot\nabla_w L_{\tilde y}(w)`, a one-sample
+      estimate of the Fisher diagonal. The code samples class labels from the softmax
+      and uses the cross-entropy. For the book's problems, on the loss passed to the
+      update (the mini-batch, or all samples with full gradients):
+
+      - least squares with outputs :math:`F(w)\in\mathbb R^n` (``TwoLayerNet``, whose
+        ``jacobian`` gives :math:`J = DF`; ``LeastSquares``, :math:`F = \Phi^\top w`,
+        :math:`J = \Phi^\top`; ``NoisyValley``, :math:`F_i = \sqrt{1+u^2}\,v` for every
+        sample): the squared loss is the negative log-likelihood of the Gaussian
+        predictive :math:`\mathcal N(F_i(w), 1)`, so :math:`\tilde y = F(w) + \xi`,
+        :math:`\xi\sim\mathcal N(0, I_n)`, and with the loss
+        :math:`c\cdot\tfrac12\lVert F - y\rVert^2` (``c`` = ``weight``, or :math:`1/n`
+        for the valley's mean) :math:`\nabla L_{\tilde y} = -c\,J^\top\xi`:
+        :math:`\hat h = c^2 (J^\top\xi)\odot(J^\top\xi)`, whose mean is
+        :math:`c^2\operatorname{diag}(J^\top J)`, the Gauss–Newton diagonal (times
+        :math:`c`);
+      - ``LogisticRegression``: labels :math:`\tilde y_i = \pm1` with
+        :math:`P(\tilde y_i = 1) = \sigma(\phi_i^\top w)`, and the loss's own gradient.
+
+      A problem without a model (``Quadratic``, ``Rosenbrock``, ...) has no predictive
+      distribution: use ``"hutchinson"`` there.
+    * ``"hutchinson"``, an option: :math:`|z\odot Hz|` averaged over ``n_samples``
+      Rademacher probes, an estimate of :math:`|\operatorname{diag}H|` (exact for a
+      diagonal :math:`H`); it works for any problem with Hessian-vector products.
+    * ``"gradient"``: :math:`\hat h = g_t\odot g_t` with the training mini-batch gradient
+      :math:`g_t` (an *empirical* Fisher diagonal; the LLM code uses :math:`|g|`, the same
+      ordering). With full gradients near a minimum :math:`g\to0` and it measures the
+      remaining gradient, not curvature.
 
     :math:`\kappa = 0` skips the estimate and is the base optimiser exactly (its random
     stream included).
@@ -263,49 +287,95 @@ class IRE:
             :math:`\eta` (or schedule) meaning ``GD(eta)``.
         kappa: the acceleration :math:`\kappa \ge 0` (the code's ``prog``; its README's
             commands use 2–4).
-        fraction: the fraction :math:`\gamma\in(0, 1)` of coordinates treated as flat
-            (the code's ``1 - rank``). Algorithm 1 asks for :math:`\gamma\in(0.5, 1)` and
-            the released configurations use 0.6–0.99; any value in (0, 1) is accepted.
+        fraction: the fraction :math:`\gamma\in(0.5, 1)` of coordinates treated as flat
+            (the code's ``1 - rank``), as Algorithm 1 requires; a value outside the open
+            interval raises ``ValueError``.
         K: refresh the mask every ``K`` >= 1 steps.
         warmup: :math:`T_w \ge 0`, the number of plain base steps first.
-        curvature: ``"hutchinson"`` or ``"gradient"``.
-        n_samples: probes per Hutchinson estimate, >= 1.
-        beta: the EMA coefficient :math:`\beta\in[0, 1)` of the ``"gradient"`` proxy
-            (the code's ``beta_Fisher``, default 0).
+        curvature: ``"fisher"``, ``"hutchinson"`` or ``"gradient"``.
+        n_samples: samples (of targets, or of probes) per estimate, >= 1.
+        beta: the EMA coefficient :math:`\beta\in[0, 1)` of the estimate.
     """
 
     def __init__(self, base, kappa: float, fraction: float = 0.8, K: int = 10,
-                 warmup: int = 0, curvature: str = "hutchinson", n_samples: int = 1,
+                 warmup: int = 0, curvature: str = "fisher", n_samples: int = 1,
                  beta: float = 0.0):
         if callable(getattr(base, "update", None)) or callable(getattr(base, "init", None)):
             self.base = _check_optimizer(base, "base")
         else:
             self.base = GD(_check_lr(base, "base (a step size or an optimiser)"))
         self.kappa = as_scalar(kappa, "kappa", nonnegative=True)
-        self.fraction = as_scalar(fraction, "fraction", positive=True, below=1.0)
+        fraction = as_scalar(fraction, "fraction")
+        if not 0.5 < fraction < 1.0:
+            raise ValueError(f"fraction must be in the open interval (0.5, 1): Algorithm 1 "
+                             f"of Wang et al. (2024) takes gamma in (0.5, 1), the share of "
+                             f"coordinates treated as flat; got {fraction}")
+        self.fraction = fraction
         self.K = as_count(K, "K")
         self.warmup = as_count(warmup, "warmup", minimum=0)
         if curvature not in CURVATURES:
-            raise ValueError(f"curvature must be 'hutchinson' or 'gradient', got {curvature!r}")
+            raise ValueError(f"curvature must be 'fisher', 'hutchinson' or 'gradient', "
+                             f"got {curvature!r}")
         self.curvature = curvature
         self.n_samples = as_count(n_samples, "n_samples")
         self.beta = _check_beta(beta, "beta")
 
     def init(self, w, rng=None) -> IREState:
-        if self.kappa > 0 and self.curvature == "hutchinson":
-            rng = _need_rng(rng, "IRE with curvature='hutchinson'")
+        if self.kappa > 0 and self.curvature != "gradient":
+            rng = _need_rng(rng, f"IRE with curvature={self.curvature!r}")
         return IREState(t=0, base=init_state(self.base, w, rng), mask=None, h=None, rng=rng)
+
+    @staticmethod
+    def fisher_sample(problem, w, rng) -> np.ndarray:
+        r"""One sample :math:`\hat h` of the Fisher diagonal of ``problem`` at ``w``: the
+        squared gradient of its loss on targets drawn from the model's predictive
+        distribution (see the class docstring for each problem)."""
+        from .problems import LeastSquares, LogisticRegression
+        from .toys import NoisyValley
+
+        w = np.asarray(w, dtype=float)
+        if isinstance(problem, LogisticRegression):
+            p = 1.0 / (1.0 + np.exp(-np.clip(problem.Phi.T @ w, -500.0, 500.0)))
+            labels = np.where(rng.random(problem.n) < p, 1.0, -1.0)
+            g = LogisticRegression(problem.Phi, labels, weight=problem.weight).grad(w)
+            return g * g
+        if isinstance(problem, NoisyValley):
+            u, v = float(w[0]), float(w[1])
+            a = np.sqrt(1.0 + u * u)
+            J, c = np.tile([u * v / a, a], (problem.n, 1)), 1.0 / problem.n
+        elif isinstance(problem, LeastSquares):
+            J, c = problem.Phi.T, problem.weight
+        elif callable(getattr(problem, "jacobian", None)):
+            J, c = np.asarray(problem.jacobian(w), dtype=float), getattr(problem, "weight", 1.0)
+        else:
+            raise ValueError(f"curvature='fisher' needs a model with a predictive "
+                             f"distribution (least squares with jacobian(w), LeastSquares, "
+                             f"NoisyValley, LogisticRegression); {type(problem).__name__} has "
+                             f"none: use curvature='hutchinson'")
+        xi = rng.standard_normal(J.shape[0])  # targets F(w) + ξ, ξ ~ N(0, I)
+        g = -c * (J.T @ xi)  # the gradient of the loss at those targets
+        return g * g
+
+    def _estimate(self, g, state: IREState, w, problem) -> np.ndarray:
+        if self.curvature == "hutchinson":
+            sample = np.abs(_diag_probe(problem, w, state.rng, self.n_samples))
+        elif self.curvature == "fisher":
+            sample = self.fisher_sample(problem, w, state.rng)
+            for _ in range(self.n_samples - 1):
+                sample += self.fisher_sample(problem, w, state.rng)
+            sample /= self.n_samples
+        else:
+            sample = np.square(g)
+        if self.beta == 0.0:
+            return sample
+        if state.h is None:
+            state.h = np.zeros(np.size(w))
+        ema_update(state.h, sample, self.beta)
+        return state.h
 
     def _refresh_mask(self, g, state: IREState, w, problem) -> None:
         d = np.size(w)
-        if self.curvature == "hutchinson":
-            h = np.abs(_diag_probe(problem, w, state.rng, self.n_samples))
-        else:
-            gg = np.square(g)
-            if state.h is None:
-                state.h = np.zeros(d)
-            ema_update(state.h, gg, self.beta)
-            h = state.h
+        h = self._estimate(g, state, w, problem)
         n_flat = max(1, int(self.fraction * d))
         mask = np.zeros(d, dtype=bool)
         if not np.all(np.isfinite(h)):  # diverging: leave the step to the base

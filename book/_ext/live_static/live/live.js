@@ -367,6 +367,8 @@
   }
   // The Markdown that cells emit: display math, tables, lists, paragraphs (raw HTML kept).
   function markdown(src) {
+    // a MyST target line "(label)=" names a check on the static page; nothing to show live
+    src = src.replace(/^\([\w-]+\)=\s*$/mg, "");
     var out = [], blocks = src.replace(/\$\$([\s\S]+?)\$\$/g, function (m) {
       return "\n\n" + m.replace(/\n/g, " ") + "\n\n";
     }).split(/\n\s*\n/);
@@ -391,9 +393,15 @@
     });
     return out.join("\n");
   }
+  // {uses}`text <label>`: a link to an earlier result (a verdict's hypotheses) where the label
+  // is on this page, plain text otherwise (the static page has the cross-page links).
   function inline(s) {
     return math(s).replace(/`([^`]+)`/g, "<code>$1</code>")
-      .replace(/\*\*([^*]+)\*\*/g, "<strong>$1</strong>");
+      .replace(/\*\*([^*]+)\*\*/g, "<strong>$1</strong>")
+      .replace(/\{uses\}`([^`<]+) <([\w-]+)>`/g, function (m, text, id) {
+        return document.getElementById(id) ? "<a href=\"#" + id + "\">" + text + "</a>"
+          : "<span>" + text + "</span>";
+      });
   }
 
   button.addEventListener("click", function () { start(); });
