@@ -131,3 +131,16 @@ def test_every_named_property_test_exists(path):
         assert test_file.exists(), f"{path.name} names a missing test file {file}"
         assert re.search(rf"^def {name}\(", test_file.read_text(), re.M), \
             f"{path.name} names a missing test {file}::{name}"
+
+
+def test_licences_and_citation_are_stated():
+    """The code's licence ships with the package; the book states its text's licence and how
+    to cite it (issue #21 item 5)."""
+    import yaml
+
+    assert "MIT License" in (ROOT / "LICENSE").read_text()
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert {"cff-version", "message", "title", "authors"} <= set(cff) and cff["license"] == "MIT"
+    for page in (ROOT / "README.md", ROOT / "book" / "intro.md"):
+        text = page.read_text()
+        assert "CC BY 4.0" in text and "MIT" in text and "book/notes/" in text, page.name

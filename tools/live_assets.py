@@ -188,7 +188,7 @@ def optbook_wheel(dest: Path) -> Path:
         tree = Path(tmp) / "tree"
         shutil.copytree(ROOT / "src", tree / "src",
                         ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        for name in ("pyproject.toml", "README.md"):
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
             shutil.copyfile(ROOT / name, tree / name)
         run([PY, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
              "-w", tmp, str(tree)])
