@@ -628,3 +628,25 @@ def test_mean_interval_matches_student_t():
         mean_interval([1.0])
     with pytest.raises(ValueError, match="finite"):
         mean_interval([1.0, float("nan")])
+
+
+def test_entrywise_display_helpers_become_explicit_with_the_sizes():
+    """Entry, Each, SumOf and Diag display symbolic-size statements in the book's notation
+    and turn into the explicit objects they stand for (a false statement with them fails)."""
+    from optbook.symbolic import Diag, Each, Entry, SumOf
+
+    phi = sp.MatrixSymbol("phi", d, 1)
+    ell = sp.Lambda(x, x**3)
+    total = SumOf(1, n) * Each(ell, Phi.T * w)  # Σᵢ ((Φᵀw)ᵢ)³
+    assert latex(total).startswith(r"\sum_i")
+    assert r"\operatorname{diag}_i" in latex(Diag(Each(ell, Phi.T * w)))
+    sizes = {d: 2, n: 3}
+    z = explicit(Phi.T * w, sizes)
+    assert sp.expand(explicit(total, sizes)[0, 0] - sum(zi**3 for zi in z)) == 0
+    assert explicit(Diag(Each(ell, Phi.T * w)), sizes) == sp.diag(*[zi**3 for zi in z])
+    assert sp.expand(explicit(Entry(phi.T * w), {d: 2}) - (explicit(phi.T * w, {d: 2})[0, 0])) == 0
+    identity(Hess(SumOf(1, n) * Each(sp.Lambda(x, x**2 / 2), Phi.T * w), w), Phi * Phi.T,
+             instances=[{d: 2, n: 2}])
+    with pytest.raises(DerivationError):
+        identity(Hess(SumOf(1, n) * Each(sp.Lambda(x, x**2), Phi.T * w), w), Phi * Phi.T,
+                 instances=[{d: 2, n: 2}])

@@ -27,8 +27,11 @@ Statements about matrices of any size are written with ``MatrixSymbol`` of
 symbolic shape (``d``, ``n``); pass ``instances=[{d: 1, n: 2}, ...]`` and each
 check replaces every matrix symbol by an explicit matrix of symbolic entries
 of that size (and :class:`Grad`, :class:`Hess` by the derivatives of the explicit
-expression). SymPy can only check finitely many sizes: the badge says so, and
-``covered_by`` names the property-based test in ``tests/`` that checks random sizes.
+expression; :class:`Entry`, :class:`Each`, :class:`SumOf` and :class:`Diag` display a 1×1
+matrix's number, a function applied entrywise, a sum over entries and a diagonal matrix at
+symbolic size, and become explicit with the sizes). SymPy can only check finitely many
+sizes: the badge says so, and ``covered_by`` names the property-based test in ``tests/``
+that checks random sizes.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import sympy as sp
 from sympy.matrices.exceptions import ShapeError
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from optbook.stats import mean_interval
 from optbook.verdict import (
@@ -78,6 +83,10 @@ __all__ = [
     "Chain",
     "Grad",
     "Hess",
+    "Entry",
+    "Each",
+    "SumOf",
+    "Diag",
     "explicit",
     "gradient",
     "hessian",
@@ -139,6 +148,61 @@ class Hess(Grad):
 
     def _at(self, f, w):
         return hessian(f, w)
+
+
+class Entry(sp.Expr):
+    r"""The number held by a 1×1 matrix expression (such as :math:`\phi^\top w`), displayed
+    as that expression; it becomes the number when the sizes are explicit."""
+
+    is_commutative = True
+    is_real = True
+
+    def doit(self, **hints):
+        M = self.args[0].doit(**hints)
+        return sp.Matrix(M)[0, 0] if isinstance(M, sp.MatrixBase) else Entry(M)
+
+    def _latex(self, printer):
+        return printer._print(self.args[0])
+
+
+class Each(ElementwiseApplyFunction):
+    r"""A function applied to every entry of a column, displayed as :math:`f((\cdot)_i)`."""
+
+    def __new__(cls, function, column):
+        if not isinstance(function, sp.Lambda):
+            dummy = sp.Dummy("x")
+            function = sp.Lambda(dummy, function(dummy))
+        return sp.MatrixExpr.__new__(cls, function, sp.sympify(column))
+
+    def _latex(self, printer):
+        column = printer._print(self.expr)
+        if not isinstance(self.expr, sp.MatrixSymbol):
+            column = rf"\left({column}\right)"
+        (var,), body = self.function.signature, self.function.expr
+        return printer._print(body.subs(var, sp.Symbol(column + "_i")))
+
+
+class SumOf(sp.OneMatrix):
+    r"""The row of ones :math:`\mathbb 1^\top`, displayed as the sum it computes:
+    :math:`\mathbb 1^\top x = \sum_i x_i`."""
+
+    def doit(self, **hints):
+        return self.as_explicit() if all(k.is_Integer for k in self.shape) else self
+
+    def _latex(self, printer):
+        return r"\sum_i"
+
+
+class Diag(DiagMatrix):
+    r"""The diagonal matrix of a column's entries, displayed as
+    :math:`\operatorname{diag}_i(\cdot)`."""
+
+    def doit(self, **hints):
+        column = self.args[0].doit(**hints)
+        return sp.diag(*column) if isinstance(column, sp.MatrixBase) else Diag(column)
+
+    def _latex(self, printer):
+        return rf"\operatorname{{diag}}_i\left({printer._print(self.args[0])}\right)"
 
 
 # --------------------------------------------------------------------------
@@ -231,13 +295,6 @@ def _difference(lhs, rhs):
                                                                    sp.MatrixExpr):
         return scalar(lhs) - scalar(rhs)
     return lhs - rhs
-
-
-def _side(side, sizes, symmetric=()):
-    """A side of a statement at explicit sizes: ``side(sizes)`` if it is a function."""
-    if callable(side) and not isinstance(side, sp.Basic):
-        return side(sizes)
-    return explicit(side, sizes, symmetric=symmetric)
 
 
 def gradient(f, w) -> sp.Matrix:
