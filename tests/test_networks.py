@@ -395,3 +395,24 @@ def test_diverged_point_gives_inf_or_nan_without_warnings(activation, value):
     assert not np.isfinite(loss)
     assert g.shape == Hv.shape == (net.dim,) and H.shape == (net.dim,) * 2
     assert K.shape == (net.n, net.n)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "softplus", "linear"])
+def test_float32_network_computes_in_float32(activation):
+    """Built from float32 data, the network's init, gradient and HVP are float32 (nothing
+    promoted to float64), close to the float64 network's, and a run stays float32."""
+    from optbook.optimizers import Adam, run
+
+    Phi, y = toy_regression(20, d_in=3, rng=np.random.default_rng(0))
+    net64 = TwoLayerNet(Phi, y, width=5, activation=activation)
+    net32 = TwoLayerNet(Phi.astype(np.float32), y.astype(np.float32), width=5,
+                        activation=activation)
+    w = net32.init(np.random.default_rng(1))
+    v = np.random.default_rng(2).standard_normal(net32.dim).astype(np.float32)
+    assert w.dtype == net32.grad(w).dtype == net32.hvp(w, v).dtype == np.float32
+    np.testing.assert_allclose(net32.grad(w), net64.grad(w.astype(float)), rtol=1e-4,
+                               atol=1e-5)
+    np.testing.assert_allclose(net32.hvp(w, v), net64.hvp(w.astype(float), v.astype(float)),
+                               rtol=1e-4, atol=1e-4)
+    traj = run(Adam(1e-2), net32, w, 20)
+    assert traj.w.dtype == np.float32 and not traj.diverged

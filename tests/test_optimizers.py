@@ -315,3 +315,213 @@ def test_run_rejects_a_problem_without_integer_dim():
 
     with pytest.raises(ValueError, match=r"^problem\b.*dim"):
         run(GD(0.1), FloatDim(), W0, steps=3)
+
+
+# --------------------------------------------------------------------------
+# The loop and the in-place steps (issue #18): same numbers, no per-step cost
+# --------------------------------------------------------------------------
+
+def bare_gd_loop(H, b, w0, lr, steps):
+    """What run(GD(lr), Quadratic(H, b), w0, steps) computes, as a bare NumPy loop."""
+    w = np.array(w0, dtype=float)
+    W, L, G = np.empty((steps + 1, w.size)), np.empty(steps + 1), np.empty(steps + 1)
+    L[0] = 0.5 * w @ (H @ w) - b @ w
+    for t in range(steps + 1):
+        W[t] = w
+        g = H @ w - b
+        G[t] = np.linalg.norm(g)
+        if t == steps:
+            break
+        w += -lr * g
+        L[t + 1] = 0.5 * w @ (H @ w) - b @ w
+    return W, L, G
+
+
+def test_run_computes_the_bare_loop_bit_for_bit():
+    W, L, G = bare_gd_loop(H, B, W0, 0.05, 500)
+    traj = run(GD(0.05), Quadratic(H, B), W0, 500)
+    assert np.array_equal(traj.w, W) and np.array_equal(traj.loss, L)
+    assert np.array_equal(traj.grad_norm, G)
+
+
+def all_optimizers():
+    from optbook.optimizers import Adagrad, Adam, Momentum, Nesterov, RMSProp
+    from optbook.sharpness import SAM, AdaHessian, NoiseScaledSGD
+
+    return {"gd": GD(0.05), "momentum": Momentum(0.05, 0.9),
+            "dampened": Momentum(0.05, 0.5, dampening=0.3), "nesterov": Nesterov(0.05, 0.9),
+            "adagrad": Adagrad(0.1), "rmsprop": RMSProp(0.01), "adam": Adam(0.05),
+            "sam": SAM(0.05, rho=0.1), "sam-adam": SAM(rho=0.1, base=Adam(0.05)),
+            "sam-inf": SAM(0.05, rho=0.1, p=np.inf), "adahessian": AdaHessian(0.05),
+            "noise-scaled": NoiseScaledSGD(0.05, rho=0.1)}
+
+
+@pytest.mark.parametrize("name", sorted(all_optimizers()))
+def test_step_in_place_equals_update_bit_for_bit(name):
+    """``step`` (what run calls) and ``w + update(...)`` (the documented interface) give
+    the same iterates, bit for bit, and the state evolves the same way."""
+    from optbook.optimizers import init_state
+
+    opt = all_optimizers()[name]
+    q = Rosenbrock(b=2.0, dim=4)
+    w_a, w_b = np.array([-1.2, 1.0, 0.5, 0.3]), np.array([-1.2, 1.0, 0.5, 0.3])
+    s_a = init_state(opt, w_a, np.random.default_rng(0))
+    s_b = init_state(opt, w_b, np.random.default_rng(0))
+    for _ in range(20):
+        delta = opt.update(q.grad(w_a), s_a, w_a, q)
+        w_a = w_a + delta
+        if callable(getattr(opt, "step", None)):
+            opt.step(q.grad(w_b), s_b, w_b, q)
+        else:
+            w_b = w_b + opt.update(q.grad(w_b), s_b, w_b, q)
+    assert np.array_equal(w_a, w_b)
+
+
+@pytest.mark.parametrize("name", ["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
+                                  "sam", "sam-adam"])
+def test_steps_allocate_no_array_after_the_first(name):
+    """After the first step (which creates the scratch buffers), a step of a d = 10⁵
+    problem allocates nothing of the size of w (tracemalloc sees NumPy's buffers)."""
+    import tracemalloc
+
+    opt, d = all_optimizers()[name], 100_000
+    h = np.linspace(0.1, 1.0, d)
+
+    class Separable:  # L = ½ Σ h_i w_i², its gradient written into one reused array
+        dim = d
+        buf = np.empty(d)
+
+        def loss(self, w):
+            return 0.5 * float(w @ (h * w))
+
+        def grad(self, w):
+            return np.multiply(h, w, out=np.empty(d) if name.startswith("sam") else self.buf)
+
+        def hvp(self, w, v):
+            return h * v
+
+    from optbook.optimizers import init_state, stepper
+
+    p, w = Separable(), np.ones(d)
+    state, step = init_state(opt, w), stepper(opt)
+    g = p.grad(w)
+    step(g, state, w, p)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        step(p.grad(w), state, w, p)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    # SAM's two gradients are new arrays (the problem's own); nothing else may be
+    allowed = 2 * 8 * d if name.startswith("sam") else 0
+    assert peak <= allowed + 10_000, f"a step allocated {peak} bytes (d = {d})"
+
+
+def test_default_keeps_every_iterate_of_a_small_problem():
+    traj = run(GD(0.05), Quadratic(H, B), W0, 1000)
+    assert traj.w.shape == (1001, 2) and np.array_equal(traj.t, np.arange(1001))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_default_keeps_at_most_64_mib_of_iterates(dtype):
+    from optbook.optimizers import TRAJECTORY_BYTES, default_keep_every
+
+    d, steps = 1_000_000, 100
+    w = np.zeros(d, dtype)
+    k = default_keep_every(steps, w)
+    rows = len(set(range(0, steps + 1, k)) | {steps})
+    assert rows * w.nbytes <= TRAJECTORY_BYTES < (steps + 1) * w.nbytes
+    assert default_keep_every(steps, w[:1000]) == 1
+    huge = np.zeros(10 * TRAJECTORY_BYTES // 8)  # one iterate above the budget
+    assert default_keep_every(steps, huge) == steps  # first and last only
+    traj = run(GD(0.1), Quadratic(np.eye(3)), np.ones(3), 5, keep_every=None)
+    assert traj.w.shape == (6, 3)
+
+
+def test_run_memory_is_bounded_for_a_large_model():
+    """Adam at d = 10⁶, 100 steps: the run's peak memory stays near the 64 MiB budget
+    (it was 818 MiB when every iterate was kept)."""
+    import tracemalloc
+
+    from optbook.optimizers import Adam
+
+    d = 1_000_000
+    h = np.linspace(0.1, 1.0, d)
+
+    class Separable:
+        dim = d
+
+        def loss(self, w):
+            return 0.5 * float(w @ (h * w))
+
+        def grad(self, w):
+            return h * w
+
+        def hvp(self, w, v):
+            return h * v
+
+    tracemalloc.start()
+    try:
+        traj = run(Adam(1e-3), Separable(), np.ones(d), 100)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert traj.w.nbytes <= 64 * 2**20
+    assert peak <= 64 * 2**20 + 8 * (8 * d)  # + w, m, v, scratch, g, the loss's temporary
+
+
+@pytest.mark.parametrize("name", sorted(all_optimizers()))
+def test_float32_in_float32_out(name):
+    """A float32 problem and w0: iterates, moments and scratch stay float32."""
+    from dataclasses import fields
+
+    opt = all_optimizers()[name]
+    q = Quadratic(np.diag([1.0, 3.0, 0.5]).astype(np.float32), np.ones(3, np.float32))
+    traj = run(opt, q, np.ones(3, np.float32), 30, rng=np.random.default_rng(0))
+    assert traj.w.dtype == np.float32 and not traj.diverged
+
+    def arrays(state):
+        for f in fields(state):
+            x = getattr(state, f.name)
+            if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+                yield f.name, x
+            elif hasattr(x, "__dataclass_fields__"):
+                yield from arrays(x)
+
+    assert all(x.dtype == np.float32 for _, x in arrays(traj.state)), list(arrays(traj.state))
+
+
+def test_a_gradient_of_the_wrong_length_is_reported_at_the_start():
+    class Bad:
+        dim = 2
+
+        def loss(self, w):
+            return 0.0
+
+        def grad(self, w):
+            return np.zeros(3)
+
+        def hvp(self, w, v):
+            return v
+
+    with pytest.raises(ValueError, match=r"problem.grad\(w0\) must have length 2"):
+        run(GD(0.1), Bad(), np.zeros(2), 3)
+
+
+def test_a_gradient_returned_as_a_list_still_works():
+    class ListGrad:
+        dim = 2
+
+        def loss(self, w):
+            return float(w @ w)
+
+        def grad(self, w):
+            return [2 * w[0], 2 * w[1]]
+
+        def hvp(self, w, v):
+            return 2 * v
+
+    traj = run(GD(0.1), ListGrad(), np.ones(2), 10)
+    np.testing.assert_allclose(traj.final, 0.8**10 * np.ones(2))

@@ -1,4 +1,5 @@
-"""Reference parity: optbook's optimisers against torch.optim, step by step, in float64.
+"""Reference parity: optbook's optimisers against torch.optim, step by step, in float64
+and in float32.
 
 Each test runs an optimiser of ``optbook`` with :func:`optbook.run` and the
 corresponding ``torch.optim`` class on the same problem, step by step: torch starts
@@ -42,7 +43,7 @@ def torch_steps(make_opt, grad, ours, scheduler=None):
     an error in a formula shows at the step where it happens, and round-off does not
     accumulate through the gradient (Adam near a minimum amplifies it).
     """
-    p = torch.tensor(ours[0], dtype=torch.float64, requires_grad=True)
+    p = torch.tensor(ours[0], requires_grad=True)  # ours' dtype: float64 or float32
     opt = make_opt([p])
     sched = scheduler(opt) if scheduler else None
     out = np.empty_like(ours)
@@ -50,7 +51,7 @@ def torch_steps(make_opt, grad, ours, scheduler=None):
     for t in range(len(ours) - 1):
         with torch.no_grad():
             p.copy_(torch.from_numpy(ours[t]))
-        p.grad = torch.from_numpy(np.asarray(grad(ours[t].copy()), dtype=float))
+        p.grad = torch.from_numpy(np.asarray(grad(ours[t].copy()), dtype=ours.dtype))
         opt.step()
         if sched is not None:
             sched.step()
@@ -68,27 +69,30 @@ def assert_same_steps(ours, theirs, rtol=RTOL):
     assert err[worst] <= rtol, f"step {worst} differs by {err[worst]:.3g} (> {rtol:g})"
 
 
-def problems():
+def problems(dtype=np.float64):
     """Small problems of different kinds (seeded): quadratic, least squares
-    (over-parameterised), logistic regression and Rosenbrock."""
+    (over-parameterised), logistic regression and Rosenbrock, with data and starting
+    points in ``dtype``."""
     rng = np.random.default_rng(0)
     Q, _ = np.linalg.qr(rng.standard_normal((5, 5)))
     H = (Q * np.array([0.05, 0.3, 1.0, 2.0, 4.0])) @ Q.T
-    quad = Quadratic((H + H.T) / 2, rng.standard_normal(5))
+    quad = Quadratic(((H + H.T) / 2).astype(dtype), rng.standard_normal(5).astype(dtype))
     Phi = rng.standard_normal((8, 5)) / np.sqrt(8)  # d = 8 > n = 5
-    lsq = LeastSquares(Phi, rng.standard_normal(5))
+    lsq = LeastSquares(Phi.astype(dtype), rng.standard_normal(5).astype(dtype))
     X = rng.standard_normal((4, 30))
-    logit = LogisticRegression(X, np.sign(rng.standard_normal(30)))
+    logit = LogisticRegression(X.astype(dtype), np.sign(rng.standard_normal(30)))
     rosen = Rosenbrock(dim=3)
-    return {
-        "quadratic": (quad, rng.standard_normal(5)),
-        "least-squares": (lsq, rng.standard_normal(8)),
-        "logistic": (logit, rng.standard_normal(4)),
-        "rosenbrock": (rosen, np.array([-1.2, 1.0, 0.5])),
-    }
+    starts = [rng.standard_normal(5), rng.standard_normal(8), rng.standard_normal(4),
+              np.array([-1.2, 1.0, 0.5])]
+    return {name: (problem, w0.astype(dtype)) for name, problem, w0 in zip(
+        ["quadratic", "least-squares", "logistic", "rosenbrock"], [quad, lsq, logit, rosen],
+        starts, strict=True)}
 
 
 PROBLEMS = problems()
+PROBLEMS32 = problems(np.float32)
+#: float32: the same 8 units in the last place, of float32
+RTOL32 = 8 * np.finfo(np.float32).eps
 # Step sizes that keep each problem's runs bounded for every optimiser below.
 LR = {"quadratic": 0.1, "least-squares": 0.2, "logistic": 0.5, "rosenbrock": 2e-4}
 
@@ -132,12 +136,31 @@ CASES = [
 @pytest.mark.parametrize("name,ours,theirs", CASES, ids=[c[0] for c in CASES])
 def test_iterates_equal_torch(problem_name, name, ours, theirs):
     problem, w0 = PROBLEMS[problem_name]
-    lr = LR[problem_name]
-    if name.startswith(("adam", "rmsprop", "adagrad")):
-        lr = lr / 10 if problem_name == "rosenbrock" else 0.05  # sign-like steps of size ≈ lr
+    lr = _lr(problem_name, name)
     traj = run(ours(lr), problem, w0, STEPS)
     assert not traj.diverged
     assert_same_steps(traj.w, torch_steps(lambda p: theirs(p, lr), problem.grad, traj.w))
+
+
+def _lr(problem_name, name):
+    lr = LR[problem_name]
+    if name.startswith(("adam", "rmsprop", "adagrad")):
+        lr = lr / 10 if problem_name == "rosenbrock" else 0.05  # sign-like steps of size ≈ lr
+    return lr
+
+
+@pytest.mark.parametrize("problem_name", sorted(PROBLEMS32))
+@pytest.mark.parametrize("name,ours,theirs", CASES, ids=[c[0] for c in CASES])
+def test_iterates_equal_torch_in_float32(problem_name, name, ours, theirs):
+    """The same in float32: the problem, the iterates and the optimiser's state stay float32
+    (none is promoted to float64), and every step agrees with torch's float32 step."""
+    problem, w0 = PROBLEMS32[problem_name]
+    lr = _lr(problem_name, name)
+    traj = run(ours(lr), problem, w0, STEPS)
+    assert not traj.diverged
+    assert traj.w.dtype == np.float32 and problem.grad(w0).dtype == np.float32
+    assert_same_steps(traj.w, torch_steps(lambda p: theirs(p, lr), problem.grad, traj.w),
+                      rtol=RTOL32)
 
 
 def test_the_comparison_can_fail():

@@ -2,6 +2,10 @@
 
 Each helper raises a ``ValueError`` that names the argument, says what was
 received and what is expected, so that a student sees the mistake at once.
+
+Arrays keep their floating-point precision: float32 stays float32 and float64 stays
+float64 (the default); anything else (integers, booleans, lists of numbers, other float
+widths) becomes float64.
 """
 
 from __future__ import annotations
@@ -10,10 +14,29 @@ import numbers
 
 import numpy as np
 
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def as_float_array(x, name: str = "x") -> np.ndarray:
+    """``x`` as an array of float32 or float64: those two are kept, the rest become float64."""
+    arr = np.asarray(x)
+    if arr.dtype in FLOATS:
+        return arr
+    if arr.dtype.kind == "c":
+        raise ValueError(f"{name} must be real, got complex numbers ({arr.dtype})")
+    try:
+        return arr.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of real numbers, got "
+                         f"{type(x).__name__} {x!r:.80}") from None
+
 
 def as_vector(x, name: str, *, dim: int | None = None, finite: bool = True) -> np.ndarray:
-    """Return ``x`` as a 1-D float array, checking its length and values."""
-    arr = np.asarray(x, dtype=float)
+    """Return ``x`` as a 1-D float array (float32 kept), checking its length and values."""
+    if (type(x) is np.ndarray and x.ndim == 1 and x.dtype in FLOATS
+            and (dim is None or x.shape[0] == dim) and not finite):
+        return x  # the fast path of every problem evaluation: nothing to convert or check
+    arr = as_float_array(x, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D vector, got an array of shape {arr.shape}")
     if dim is not None and arr.shape[0] != dim:
@@ -25,8 +48,8 @@ def as_vector(x, name: str, *, dim: int | None = None, finite: bool = True) -> n
 
 def as_matrix(x, name: str, *, shape: tuple[int | None, int | None] = (None, None),
               finite: bool = True) -> np.ndarray:
-    """Return ``x`` as a 2-D float array, checking its shape and values."""
-    arr = np.asarray(x, dtype=float)
+    """Return ``x`` as a 2-D float array (float32 kept), checking its shape and values."""
+    arr = as_float_array(x, name)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D matrix, got an array of shape {arr.shape}")
     for axis, want in enumerate(shape):

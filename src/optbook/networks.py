@@ -19,6 +19,8 @@ Jacobian :math:`DF(w)\in\mathbb{R}^{n\times d}`, the tangent kernel
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._validate import as_count, as_matrix, as_scalar, as_vector
@@ -91,7 +93,7 @@ def _tanh_d2(z, s):
 
 
 def _relu_d1(z, s):
-    return (z > 0).astype(float)
+    return (z > 0).astype(z.dtype)
 
 
 def _softplus_d1(z, s):
@@ -187,6 +189,8 @@ class TwoLayerNet:
         scale: ``"ntk"`` (default), ``"mean_field"`` or ``"standard"``.
         weight: the factor :math:`\rho > 0` multiplying the loss, gradient and Hessian.
 
+    The network computes in the precision of ``Phi`` (float32 or float64).
+
     Attributes:
         dim: :math:`d = m\,d_{\rm in} + m`.
         n, d_in, width: the numbers of samples, inputs and hidden units.
@@ -204,7 +208,7 @@ class TwoLayerNet:
         if self.d_in == 0 or self.n == 0:
             raise ValueError(f"Phi must have at least one row and one column, "
                              f"got shape {self.Phi.shape}")
-        self.y = as_vector(y, "y", dim=self.n)
+        self.y = as_vector(y, "y", dim=self.n).astype(self.Phi.dtype, copy=False)
         self.width = as_count(width, "width")
         if activation not in _SIGMA:
             raise ValueError(f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}, "
@@ -216,8 +220,8 @@ class TwoLayerNet:
         self.scale = scale
         self.weight = as_scalar(weight, "weight", positive=True)
         m = self.width
-        self.output_scale = {"ntk": 1.0 / np.sqrt(m), "mean_field": 1.0 / m,
-                             "standard": 1.0}[scale]
+        self.output_scale = {"ntk": 1.0 / math.sqrt(m), "mean_field": 1.0 / m,
+                             "standard": 1.0}[scale]  # a Python float: keeps float32 float32
         self.dim = m * self.d_in + m
         self._sigma, self._dsigma, self._d2sigma = _SIGMA[activation]
 
@@ -244,7 +248,7 @@ class TwoLayerNet:
         a = rng.standard_normal(self.width)
         if self.scale == "standard":
             a /= np.sqrt(self.width)
-        return self.pack(U, a)
+        return self.pack(U, a).astype(self.Phi.dtype, copy=False)
 
     def subset(self, idx) -> TwoLayerNet:
         r"""The network on the samples ``idx`` (a mini-batch :math:`\mathcal B`), with

@@ -11,10 +11,20 @@ style of optax's gradient transformations (init/update):
   call ``problem.grad`` or ``problem.hvp`` again: that is how methods needing
   extra evaluations per step (SAM, AdaHessian, Newton-CG) fit the same interface.
 
+The built-in optimisers also have ``step(g, state, w, problem)``, which applies the
+same step to ``w`` in place and allocates nothing: the step is computed into a
+scratch buffer kept in the state, with ``out=`` arguments, in the order of the
+formula in the docstring. :func:`run` calls ``step`` when an optimiser has one and
+``w += update(...)`` otherwise (:func:`apply_step`), so an optimiser written by a
+reader needs only ``init`` and ``update``.
+
 :func:`run` owns the loop: it evaluates :math:`g_t=\nabla L(w_t)`, asks for the
 step, applies it in place, and records the trajectory in preallocated arrays.
 Divergence (a non-finite or exploding loss) ends the run and is reported in
 ``Trajectory.diverged``; no overflow warning is printed.
+
+Everything keeps the precision of ``w0``: float32 in, float32 moments and iterates
+out (float64 is the default).
 
 A step size ``lr`` is a positive number or a schedule, a function ``t -> lr``
 of the step number ``t = 0, 1, ...`` (see ``optbook.schedules``).
@@ -23,16 +33,21 @@ of the step number ``t = 0, 1, ...`` (see ``optbook.schedules``).
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
-from ._validate import as_count, as_scalar, as_vector, check_problem
+from ._validate import FLOATS, as_count, as_scalar, as_vector, check_problem
+from .problems import quiet
 
 __all__ = ["Optimizer", "Trajectory", "GD", "Newton", "BacktrackingGD", "Momentum", "Nesterov",
            "Adagrad", "RMSProp", "Adam", "run", "learning_rate", "init_state", "ema_update",
-           "adaptive_step"]
+           "adaptive_step", "apply_step", "default_keep_every", "TRAJECTORY_BYTES"]
+
+#: The default memory budget of the iterates :func:`run` keeps (64 MiB).
+TRAJECTORY_BYTES = 64 * 2**20
 
 
 class Optimizer(Protocol):
@@ -57,14 +72,61 @@ def learning_rate(lr, t: int) -> float:
     return float(lr(t)) if callable(lr) else lr
 
 
+def zeros_like(w) -> np.ndarray:
+    """Zeros shaped like ``w``, in its precision (float32 stays float32, else float64)."""
+    dtype = w.dtype if isinstance(w, np.ndarray) and w.dtype in FLOATS else np.float64
+    return np.zeros(np.shape(w), dtype=dtype)
+
+
+def scratch(state, like: np.ndarray) -> np.ndarray:
+    """The state's scratch buffer, shaped and typed like ``like``: created at the first
+    step and reused by every later one (``state.scratch``)."""
+    buf = state.scratch
+    if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+        buf = state.scratch = np.empty_like(like)
+    return buf
+
+
+class InPlace:
+    r"""The built-in optimisers' two entry points, from one method ``delta(g, state, w,
+    problem)`` that computes :math:`\Delta` into the state's scratch buffer:
+    ``update`` returns a copy of it, ``step`` adds it to ``w`` in place."""
+
+    def update(self, g, state, w, problem) -> np.ndarray:
+        return self.delta(g, state, w, problem).copy()
+
+    def step(self, g, state, w, problem) -> None:
+        w += self.delta(g, state, w, problem)
+
+
+def apply_step(optimizer, g, state, w, problem) -> None:
+    r""":math:`w \leftarrow w + \Delta` in place: ``optimizer.step`` if it has one, else
+    ``w += optimizer.update(g, state, w, problem)``."""
+    stepper(optimizer)(g, state, w, problem)
+
+
+def stepper(optimizer):
+    """The function ``(g, state, w, problem) -> None`` that applies ``optimizer``'s step
+    in place (:func:`apply_step`), looked up once for a whole run."""
+    step = getattr(optimizer, "step", None)
+    if callable(step):
+        return step
+
+    def step_by_update(g, state, w, problem):
+        w += optimizer.update(g, state, w, problem)
+
+    return step_by_update
+
+
 @dataclass
 class StepCount:
-    """State of a memoryless optimiser: only the step number ``t``."""
+    """State of a memoryless optimiser: the step number ``t`` (and a scratch buffer)."""
 
     t: int = 0
+    scratch: np.ndarray | None = field(default=None, repr=False)
 
 
-class GD:
+class GD(InPlace):
     r"""Gradient descent, :math:`w_{t+1} = w_t - \eta_t\, g_t`.
 
     The Taylor model of Chapter 1 predicts the loss after one step exactly on
@@ -80,10 +142,10 @@ class GD:
     def init(self, w) -> StepCount:
         return StepCount()
 
-    def update(self, g, state: StepCount, w, problem) -> np.ndarray:
+    def delta(self, g, state: StepCount, w, problem) -> np.ndarray:
         eta = learning_rate(self.lr, state.t)
         state.t += 1
-        return -eta * g
+        return np.multiply(g, -eta, out=scratch(state, g))  # Δ = -η g
 
     def __repr__(self) -> str:
         return f"GD(lr={self.lr!r})"
@@ -200,16 +262,17 @@ def _check_beta(x, name: str) -> float:
     return as_scalar(x, name, nonnegative=True, below=1.0)
 
 
-def ema_update(avg: np.ndarray, x, beta: float) -> None:
+def ema_update(avg: np.ndarray, x, beta: float, *, scratch: np.ndarray | None = None) -> None:
     r"""In place: :math:`a \leftarrow \beta a + (1-\beta)\,x`, the exponential moving
-    average behind RMSProp's and Adam's moments (no new array for ``avg``)."""
+    average behind RMSProp's and Adam's moments (no new array for ``avg``; none at all
+    with a ``scratch`` array shaped like ``avg``, which may be ``x`` itself)."""
     avg *= beta
-    avg += (1.0 - beta) * x
+    avg += np.multiply(x, 1.0 - beta, out=scratch)
 
 
 def adaptive_step(num, v, eps: float, scale: float, bias2: float = 1.0,
-                  power: float = 1.0) -> np.ndarray:
-    r"""The step of the adaptive methods, as a new array:
+                  power: float = 1.0, *, out: np.ndarray | None = None) -> np.ndarray:
+    r"""The step of the adaptive methods, in ``out`` (a new array if ``None``):
 
     .. math::
         -\,\text{scale}\cdot \frac{\text{num}}{(\sqrt{v})^k/(\sqrt{b_2})^k + \varepsilon}
@@ -218,13 +281,13 @@ def adaptive_step(num, v, eps: float, scale: float, bias2: float = 1.0,
     Adagrad (:math:`v = G_t`), RMSProp and Adam take :math:`k = 1`, AdaHessian any
     :math:`k`. The operations run in PyTorch's order (``sqrt``, divide by the bias
     correction, add ε, divide, scale), so the iterates agree with torch.optim bit for
-    bit in most steps; one array is allocated.
+    bit in most steps. ``out`` may be ``v``'s scratch but not ``num``.
     """
-    denom = np.sqrt(v)
+    denom = np.sqrt(v, out=out)
     if power != 1.0:
         denom **= power
     if bias2 != 1.0:
-        denom /= np.sqrt(bias2) ** power
+        denom /= math.sqrt(bias2) ** power  # a Python float: float32 stays float32
     denom += eps
     np.divide(num, denom, out=denom)
     denom *= -scale
@@ -237,9 +300,10 @@ class MomentState:
 
     t: int
     buf: np.ndarray
+    scratch: np.ndarray | None = field(default=None, repr=False)
 
 
-class Momentum:
+class Momentum(InPlace):
     r"""Heavy-ball momentum (Polyak 1964), in PyTorch's form.
 
     .. math::
@@ -270,24 +334,24 @@ class Momentum:
                                    strict_below=False)
 
     def init(self, w) -> MomentState:
-        return MomentState(t=0, buf=np.zeros(np.shape(w), dtype=float))
+        return MomentState(t=0, buf=zeros_like(w))
 
     def _advance(self, g, state: MomentState):
-        """Update the buffer in place, b ← γb + g; return (η_t, b)."""
+        """Update the buffer in place, b ← γb + g; return (η_t, b, scratch)."""
         eta = learning_rate(self.lr, state.t)
         first = state.t == 0
         state.t += 1
-        b = state.buf
+        b, s = state.buf, scratch(state, state.buf)
         b *= self.gamma  # b = 0 at t = 0, so the first buffer is g exactly
         if first or self.dampening == 0.0:
             b += g
         else:
-            b += (1.0 - self.dampening) * g
-        return eta, b
+            b += np.multiply(g, 1.0 - self.dampening, out=s)
+        return eta, b, s
 
-    def update(self, g, state: MomentState, w, problem) -> np.ndarray:
-        eta, b = self._advance(g, state)
-        return -eta * b
+    def delta(self, g, state: MomentState, w, problem) -> np.ndarray:
+        eta, b, s = self._advance(g, state)
+        return np.multiply(b, -eta, out=s)  # Δ = -η b
 
     def __repr__(self) -> str:
         extra = f", dampening={self.dampening}" if self.dampening else ""
@@ -317,12 +381,15 @@ class Nesterov(Momentum):
         # no dampening: PyTorch requires zero dampening for Nesterov as well
         super().__init__(lr, gamma)
 
-    def update(self, g, state: MomentState, w, problem) -> np.ndarray:
-        eta, b = self._advance(g, state)
-        return -eta * (g + self.gamma * b)
+    def delta(self, g, state: MomentState, w, problem) -> np.ndarray:
+        eta, b, s = self._advance(g, state)
+        np.multiply(b, self.gamma, out=s)
+        s += g
+        s *= -eta
+        return s  # Δ = -η (g + γ b)
 
 
-class Adagrad:
+class Adagrad(InPlace):
     r"""Adagrad (Duchi, Hazan & Singer 2011), diagonal form, as PyTorch implements it.
 
     .. math::
@@ -343,20 +410,20 @@ class Adagrad:
         self.eps = as_scalar(eps, "eps", positive=True)
 
     def init(self, w) -> MomentState:
-        return MomentState(t=0, buf=np.zeros(np.shape(w), dtype=float))
+        return MomentState(t=0, buf=zeros_like(w))
 
-    def update(self, g, state: MomentState, w, problem) -> np.ndarray:
+    def delta(self, g, state: MomentState, w, problem) -> np.ndarray:
         eta = learning_rate(self.lr, state.t)
         state.t += 1
-        G = state.buf
-        G += g * g
-        return adaptive_step(g, G, self.eps, eta)
+        G, s = state.buf, scratch(state, state.buf)
+        G += np.multiply(g, g, out=s)  # G ← G + g ⊙ g
+        return adaptive_step(g, G, self.eps, eta, out=s)
 
     def __repr__(self) -> str:
         return f"Adagrad(lr={self.lr!r}, eps={self.eps})"
 
 
-class RMSProp:
+class RMSProp(InPlace):
     r"""RMSProp (Tieleman & Hinton 2012, Lecture 6.5), as PyTorch implements it.
 
     .. math::
@@ -380,13 +447,14 @@ class RMSProp:
         self.eps = as_scalar(eps, "eps", positive=True)
 
     def init(self, w) -> MomentState:
-        return MomentState(t=0, buf=np.zeros(np.shape(w), dtype=float))
+        return MomentState(t=0, buf=zeros_like(w))
 
-    def update(self, g, state: MomentState, w, problem) -> np.ndarray:
+    def delta(self, g, state: MomentState, w, problem) -> np.ndarray:
         eta = learning_rate(self.lr, state.t)
         state.t += 1
-        ema_update(state.buf, g * g, self.beta2)
-        return adaptive_step(g, state.buf, self.eps, eta)
+        v, s = state.buf, scratch(state, state.buf)
+        ema_update(v, np.multiply(g, g, out=s), self.beta2, scratch=s)  # v ← β₂v + (1-β₂)g⊙g
+        return adaptive_step(g, v, self.eps, eta, out=s)
 
     def __repr__(self) -> str:
         return f"RMSProp(lr={self.lr!r}, beta2={self.beta2}, eps={self.eps})"
@@ -399,9 +467,10 @@ class AdamState:
     t: int
     m: np.ndarray
     v: np.ndarray
+    scratch: np.ndarray | None = field(default=None, repr=False)
 
 
-class Adam:
+class Adam(InPlace):
     r"""Adam (Kingma & Ba 2015, Algorithm 1), as PyTorch implements it.
 
     With the step number :math:`t = 1, 2, \dots` in the bias corrections,
@@ -436,17 +505,17 @@ class Adam:
         self.eps = as_scalar(eps, "eps", positive=True)
 
     def init(self, w) -> AdamState:
-        shape = np.shape(w)
-        return AdamState(t=0, m=np.zeros(shape, dtype=float), v=np.zeros(shape, dtype=float))
+        return AdamState(t=0, m=zeros_like(w), v=zeros_like(w))
 
-    def update(self, g, state: AdamState, w, problem) -> np.ndarray:
+    def delta(self, g, state: AdamState, w, problem) -> np.ndarray:
         eta = learning_rate(self.lr, state.t)
         state.t += 1
-        t = state.t
-        ema_update(state.m, g, self.beta1)
-        ema_update(state.v, g * g, self.beta2)
+        t, m, v = state.t, state.m, state.v
+        s = scratch(state, m)
+        ema_update(m, g, self.beta1, scratch=s)                          # m ← β₁m + (1-β₁)g
+        ema_update(v, np.multiply(g, g, out=s), self.beta2, scratch=s)   # v ← β₂v + (1-β₂)g⊙g
         bc1, bc2 = 1.0 - self.beta1**t, 1.0 - self.beta2**t
-        return adaptive_step(state.m, state.v, self.eps, eta / bc1, bias2=bc2)
+        return adaptive_step(m, v, self.eps, eta / bc1, bias2=bc2, out=s)  # -η m̂/(√v̂ + ε)
 
     def __repr__(self) -> str:
         return (f"Adam(lr={self.lr!r}, beta1={self.beta1}, beta2={self.beta2}, "
@@ -459,7 +528,8 @@ class Trajectory:
 
     Attributes:
         w: iterates, shape ``(k, d)``; row ``i`` is :math:`w_{t_i}` and ``w[0] = w0``.
-            With ``keep_every=1`` (the default) ``k = steps + 1`` and ``t_i = i``.
+            With ``keep_every=1`` ``k = steps + 1`` and ``t_i = i`` (see :func:`run` for
+            the default), in the precision of ``w0``.
         loss: :math:`L(w_t)` at every step, shape ``(steps + 1,)``.
         grad_norm: :math:`\|\nabla L(w_t)\|` at every step, shape ``(steps + 1,)``.
         t: the step numbers of the rows of ``w``.
@@ -485,18 +555,31 @@ class Trajectory:
         return self.w[np.flatnonzero(ok)[-1]]
 
 
-def run(optimizer, problem, w0, steps: int, *, keep_every: int = 1,
+def default_keep_every(steps: int, w: np.ndarray) -> int:
+    """The smallest stride whose kept iterates fit in :data:`TRAJECTORY_BYTES` (64 MiB): 1
+    (every iterate) for small problems; the first and last iterates are always kept."""
+    rows = TRAJECTORY_BYTES // max(w.nbytes, 1)  # iterates that fit
+    if rows >= steps + 1:
+        return 1
+    return steps if rows <= 2 else math.ceil(steps / (rows - 2))
+
+
+def run(optimizer, problem, w0, steps: int, *, keep_every: int | None = None,
         divergence_threshold: float = 1e8, batch_size: int | None = None,
         replace: bool = False, rng=None) -> Trajectory:
     r"""Apply ``optimizer`` to ``problem`` for ``steps`` steps from ``w0``.
 
     Each step evaluates :math:`g_t = \nabla L(w_t)` and applies
-    :math:`w_{t+1} = w_t + \Delta_t` with ``Delta_t = optimizer.update(g_t, ...)``.
+    :math:`w_{t+1} = w_t + \Delta_t` in place (:func:`apply_step`).
     With ``batch_size=B`` the step uses a mini-batch instead: :math:`B` sample indices
     drawn uniformly (without replacement unless ``replace``) from ``rng``, the loss
     :math:`L_{\mathcal B}` of those samples (``problem.subset(idx)``, an unbiased
     estimate of :math:`L`), its gradient, and the same batch for any extra evaluation
     the optimiser makes; SGD is ``GD`` run this way.
+
+    The arguments are checked once, before the first step; the loop itself costs one
+    ``grad``, one ``loss`` and the optimiser's step (see the benchmark in
+    ``benchmarks/perf.py``). The run keeps the precision of ``w0`` (float32 or float64).
 
     Args:
         optimizer: an object with ``init`` and ``update`` (:class:`Optimizer`).
@@ -504,8 +587,12 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int = 1,
             ``subset(idx)`` for mini-batches).
         w0: starting point, shape ``(problem.dim,)``.
         steps: number of steps, >= 1.
-        keep_every: keep every ``keep_every``-th iterate in ``Trajectory.w``
-            (and the last), to bound memory for large ``d``; losses are kept for all.
+        keep_every: keep every ``keep_every``-th iterate in ``Trajectory.w`` (and the
+            last); losses and gradient norms are kept for all steps. The default
+            (``None``) keeps every iterate as long as they fit in 64 MiB
+            (:data:`TRAJECTORY_BYTES`) and otherwise the smallest stride that fits
+            (:func:`default_keep_every`): e.g. with :math:`d = 10^6` in float64 and 100
+            steps, every 17th. Pass ``keep_every=1`` to keep all regardless.
         divergence_threshold: the run is declared diverged, and stops, when
             :math:`L(w_t)` is non-finite or exceeds this factor times
             :math:`\max(1, |L(w_0)|)`.
@@ -526,43 +613,62 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int = 1,
     check_problem(problem)
     w = as_vector(w0, "w0", dim=problem.dim).copy()
     steps = as_count(steps, "steps")
-    keep_every = as_count(keep_every, "keep_every")
+    keep_every = (default_keep_every(steps, w) if keep_every is None
+                  else as_count(keep_every, "keep_every"))
     threshold = as_scalar(divergence_threshold, "divergence_threshold", positive=True)
     sample = _batch_sampler(problem, batch_size, replace, rng)
     state = init_state(optimizer, w, rng)
+    step = stepper(optimizer)
 
-    kept = np.unique(np.r_[np.arange(0, steps + 1, keep_every), steps])
-    W = np.full((kept.size, problem.dim), np.nan)
+    kept = list(range(0, steps + 1, keep_every))
+    if kept[-1] != steps:
+        kept.append(steps)
+    W = np.full((len(kept), problem.dim), np.nan, dtype=w.dtype)
     loss = np.full(steps + 1, np.nan)
     grad_norm = np.full(steps + 1, np.nan)
-    row = 0
+    row, next_kept = 0, 0
     diverged_at = None
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+    with quiet():  # one error state for the whole loop, not one per evaluation
         loss[0] = problem.loss(w)
         limit = threshold * max(1.0, abs(loss[0]))
+        grad = problem.grad
         for t in range(steps + 1):
-            if t == kept[row]:
+            if t == next_kept:
                 W[row] = w
                 row += 1
-            g = problem.grad(w)
-            grad_norm[t] = np.linalg.norm(g)
+                next_kept = kept[row] if row < len(kept) else -1
+            g = grad(w)
+            if t == 0:
+                grad, g = _checked_grad(problem, g)
+            grad_norm[t] = math.sqrt(g @ g)  # ‖g‖, as np.linalg.norm computes it
             if t == steps:
                 break
             if sample is None:
-                w += optimizer.update(g, state, w, problem)
+                step(g, state, w, problem)
             else:
                 batch = problem.subset(sample())
-                w += optimizer.update(batch.grad(w), state, w, batch)
-            loss[t + 1] = problem.loss(w)
-            if not (np.isfinite(loss[t + 1]) and abs(loss[t + 1]) <= limit
-                    and np.all(np.isfinite(w))):
+                step(batch.grad(w), state, w, batch)
+            L = loss[t + 1] = problem.loss(w)
+            if not abs(L) <= limit:  # also true for nan and inf: the loss exploded
                 diverged_at = t + 1
-                loss[t + 1] = np.nan if not np.isfinite(loss[t + 1]) else loss[t + 1]
-                if t + 1 == kept[row] and np.all(np.isfinite(w)):
+                if not math.isfinite(L):
+                    loss[t + 1] = np.nan  # inf - inf and such: recorded as nan
+                if t + 1 == next_kept and np.all(np.isfinite(w)):
                     W[row] = w
                 break
-    return Trajectory(w=W, loss=loss, grad_norm=grad_norm, t=kept,
+    return Trajectory(w=W, loss=loss, grad_norm=grad_norm, t=np.array(kept),
                       diverged=diverged_at is not None, diverged_at=diverged_at, state=state)
+
+
+def _checked_grad(problem, g0):
+    """Check the first gradient ``g0``: a vector of ``dim`` numbers. Return the gradient
+    function for the other steps and ``g0`` as an array: ``problem.grad`` itself, or,
+    if it returns something else than a float array (a list, integers), a function
+    converting at every step."""
+    if isinstance(g0, np.ndarray) and g0.shape == (problem.dim,) and g0.dtype in FLOATS:
+        return problem.grad, g0
+    g0 = as_vector(g0, "problem.grad(w0)", dim=problem.dim, finite=False)
+    return (lambda x: as_vector(problem.grad(x), "problem.grad(w)", finite=False)), g0
 
 
 def init_state(optimizer, w, rng=None):

@@ -8,10 +8,15 @@ bring a problem of their own; :class:`Problem` documents that interface.
 Evaluating a problem at a non-finite ``w`` returns ``inf`` or ``nan`` instead of
 raising: a diverging optimiser is a result that :func:`optbook.optimizers.run`
 reports, not an error.
+
+A problem keeps the precision of its data: built from float32 arrays it computes in
+float32 (at a float32 ``w``); float64 is the default.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 from typing import Protocol, runtime_checkable
 
@@ -20,7 +25,7 @@ import numpy as np
 from ._validate import as_matrix, as_scalar, as_symmetric, as_vector, check_problem
 
 __all__ = ["Problem", "LeastSquares", "LogisticRegression", "Quadratic", "Rosenbrock",
-           "SymbolicProblem", "finite_difference_grad"]
+           "SymbolicProblem", "finite_difference_grad", "quiet"]
 
 
 @runtime_checkable
@@ -39,16 +44,34 @@ class Problem(Protocol):
         """The Hessian-vector product :math:`\\nabla^2 L(w)\\, v`, shape ``(dim,)``."""
 
 
+_SILENCED = contextvars.ContextVar("optbook_silenced", default=False)
+
+
+@contextlib.contextmanager
+def quiet():
+    """A block in which floating-point warnings are ignored (``np.errstate(all="ignore")``)
+    and the problems skip their own: :func:`optbook.optimizers.run` enters it once for the
+    whole loop instead of once per evaluation."""
+    token = _SILENCED.set(True)
+    try:
+        with np.errstate(all="ignore"):
+            yield
+    finally:
+        _SILENCED.reset(token)
+
+
 def _quiet(method):
     """Evaluate without floating-point warnings: at a diverged (huge or infinite)
     point a loss is ``inf`` or ``nan``, which is a result, not a warning."""
 
     @functools.wraps(method)
-    def quiet(*args, **kwargs):
+    def quiet_method(*args, **kwargs):
+        if _SILENCED.get():  # inside quiet(): warnings are already off
+            return method(*args, **kwargs)
         with np.errstate(all="ignore"):
             return method(*args, **kwargs)
 
-    return quiet
+    return quiet_method
 
 
 def _point(problem, w) -> np.ndarray:
@@ -79,7 +102,7 @@ class LeastSquares:
     def __init__(self, Phi, y, *, weight: float = 1.0):
         self.Phi = as_matrix(Phi, "Phi")
         self.dim, self.n = self.Phi.shape
-        self.y = as_vector(y, "y", dim=self.n)
+        self.y = as_vector(y, "y", dim=self.n).astype(self.Phi.dtype, copy=False)
         self.weight = as_scalar(weight, "weight", positive=True)
 
     def subset(self, idx) -> LeastSquares:
@@ -145,7 +168,7 @@ class LogisticRegression:
     def __init__(self, Phi, y, *, weight: float = 1.0):
         self.Phi = as_matrix(Phi, "Phi")
         self.dim, self.n = self.Phi.shape
-        self.y = as_vector(y, "y", dim=self.n)
+        self.y = as_vector(y, "y", dim=self.n).astype(self.Phi.dtype, copy=False)
         if not np.all(np.isin(self.y, (-1.0, 1.0))):
             raise ValueError("y must contain only the labels -1 and +1")
         self.weight = as_scalar(weight, "weight", positive=True)
@@ -224,7 +247,8 @@ class Quadratic:
     def __init__(self, H, b=None, c: float = 0.0):
         self.H = as_symmetric(H, "H")
         self.dim = self.H.shape[0]
-        self.b = np.zeros(self.dim) if b is None else as_vector(b, "b", dim=self.dim)
+        self.b = (np.zeros(self.dim, self.H.dtype) if b is None
+                  else as_vector(b, "b", dim=self.dim).astype(self.H.dtype, copy=False))
         self.c = as_scalar(c, "c")
 
     @_quiet
@@ -301,7 +325,7 @@ class Rosenbrock:
     def hessian(self, w) -> np.ndarray:
         w = _point(self, w)
         x, z = w[:-1], w[1:]
-        H = np.zeros((self.dim, self.dim))
+        H = np.zeros((self.dim, self.dim), w.dtype)
         i = np.arange(self.dim - 1)
         H[i, i] += 2.0 - 4.0 * self.b * (z - x**2) + 8.0 * self.b * x**2
         H[i + 1, i + 1] += 2.0 * self.b
@@ -376,11 +400,13 @@ class SymbolicProblem:
 
     @_quiet
     def grad(self, w) -> np.ndarray:
-        return np.array(self._g(*_point(self, w)), dtype=float)
+        w = _point(self, w)
+        return np.array(self._g(*w), dtype=w.dtype)
 
     @_quiet
     def hessian(self, w) -> np.ndarray:
-        return np.array(self._h(*_point(self, w)), dtype=float).reshape(self.dim, self.dim)
+        w = _point(self, w)
+        return np.array(self._h(*w), dtype=w.dtype).reshape(self.dim, self.dim)
 
     @_quiet
     def hvp(self, w, v) -> np.ndarray:

@@ -28,16 +28,17 @@ Optimisers that draw random probes or targets (AdaHessian; IRE unless its curvat
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import as_count, as_scalar
+from ._validate import as_count, as_float_array, as_scalar
 from .hessian import _rademacher
 from .optimizers import (
     GD,
     Adagrad,
     Adam,
+    InPlace,
     Momentum,
     RMSProp,
     _check_beta,
@@ -46,6 +47,9 @@ from .optimizers import (
     ema_update,
     init_state,
     learning_rate,
+    scratch,
+    stepper,
+    zeros_like,
 )
 
 __all__ = ["SAM", "IRE", "AdaHessian", "NoiseScaledSGD", "SGDHess", "sam_perturbation",
@@ -80,7 +84,7 @@ def _diag_probe(problem, w, rng, n_samples: int, absolute: bool = False) -> np.n
     D = None
     for _ in range(n_samples):
         z = _rademacher(rng, problem.dim)
-        Hz = np.asarray(problem.hvp(w, z), dtype=float)
+        Hz = np.asarray(problem.hvp(w, z))
         # |z_i (Hz)_i| = |(Hz)_i| since |z_i| = 1; both are new arrays (Hz is not modified).
         sample = np.abs(Hz) if absolute else z * Hz
         if D is None:
@@ -94,16 +98,18 @@ def _diag_probe(problem, w, rng, n_samples: int, absolute: bool = False) -> np.n
 
 @dataclass
 class WrapperState:
-    """State of a wrapper (SAM): the state of its base optimiser."""
+    """State of a wrapper (SAM): the state of its base optimiser (and a scratch buffer for
+    the perturbed point)."""
 
     base: object
+    scratch: np.ndarray | None = field(default=None, repr=False)
 
 
 # --------------------------------------------------------------------------
 # SAM
 # --------------------------------------------------------------------------
 
-def sam_perturbation(g, rho: float, p: float = 2.0) -> np.ndarray:
+def sam_perturbation(g, rho: float, p: float = 2.0, *, out=None) -> np.ndarray:
     r"""SAM's perturbation :math:`\hat\varepsilon`, the maximiser of the first-order model
     :math:`\varepsilon^\top g` over the ball :math:`\|\varepsilon\|_p\le\rho`:
 
@@ -120,15 +126,23 @@ def sam_perturbation(g, rho: float, p: float = 2.0) -> np.ndarray:
         g: the gradient, shape ``(d,)``.
         rho: the radius :math:`\rho \ge 0`.
         p: the norm, :math:`1 < p \le \infty` (``np.inf`` allowed).
+        out: an array shaped like ``g`` to write :math:`\hat\varepsilon` into (else a new one).
     """
     rho = as_scalar(rho, "rho", nonnegative=True)
     p = _check_p(p)
-    g = np.asarray(g, dtype=float)
+    g = as_float_array(g, "g")
+    if out is None:
+        out = np.empty_like(g)
     if p == 2.0:
         norm = float(np.linalg.norm(g))
-        return np.zeros_like(g) if norm == 0.0 else g * (rho / norm)
+        if norm == 0.0:
+            out.fill(0.0)
+            return out
+        return np.multiply(g, rho / norm, out=out)
     if np.isinf(p):
-        return rho * np.sign(g)
+        np.sign(g, out=out)
+        out *= rho
+        return out
     scale = float(np.max(np.abs(g), initial=0.0))
     if scale == 0.0:
         return np.zeros_like(g)
@@ -137,7 +151,8 @@ def sam_perturbation(g, rho: float, p: float = 2.0) -> np.ndarray:
     num = a ** (q - 1.0)
     s = float(np.sum(num * a))  # ‖g/scale‖_q^q
     num *= np.sign(g) * (rho / s ** (1.0 / p))
-    return num
+    out[...] = num
+    return out
 
 
 def _check_p(p) -> float:
@@ -196,12 +211,22 @@ class SAM:
     def init(self, w, rng=None) -> WrapperState:
         return WrapperState(base=init_state(self.base, w, rng))
 
+    def sam_gradient(self, g, state: WrapperState, w, problem) -> np.ndarray:
+        r""":math:`\tilde g = \nabla L_{\mathcal B}(w + \hat\varepsilon)`, or :math:`g` itself
+        when :math:`\hat\varepsilon = 0` (:math:`\rho = 0` or :math:`g = 0`)."""
+        if self.rho == 0.0 or not np.any(g):
+            return g
+        point = sam_perturbation(g, self.rho, self.p, out=scratch(state, w))
+        point += w  # the perturbed point w + ε̂, in the state's scratch buffer
+        return np.asarray(problem.grad(point))
+
     def update(self, g, state: WrapperState, w, problem) -> np.ndarray:
-        eps_hat = sam_perturbation(g, self.rho, self.p)
-        if np.any(eps_hat):
-            eps_hat += w  # the perturbed point w + ε̂, without another array
-            g = np.asarray(problem.grad(eps_hat), dtype=float)
-        return self.base.update(g, state.base, w, problem)
+        return self.base.update(self.sam_gradient(g, state, w, problem), state.base, w,
+                                problem)
+
+    def step(self, g, state: WrapperState, w, problem) -> None:
+        """The same step applied to ``w`` in place, by the base's own ``step``."""
+        stepper(self.base)(self.sam_gradient(g, state, w, problem), state.base, w, problem)
 
     def __repr__(self) -> str:
         return f"SAM(rho={self.rho}, base={self.base!r}, p={self.p})"
@@ -369,7 +394,7 @@ class IRE:
         if self.beta == 0.0:
             return sample
         if state.h is None:
-            state.h = np.zeros(np.size(w))
+            state.h = zeros_like(w)
         ema_update(state.h, sample, self.beta)
         return state.h
 
@@ -412,9 +437,10 @@ class AdaHessianState:
     m: np.ndarray
     v: np.ndarray
     rng: np.random.Generator
+    scratch: np.ndarray | None = field(default=None, repr=False)
 
 
-class AdaHessian:
+class AdaHessian(InPlace):
     r"""AdaHessian (Yao et al. 2021): Adam with a Hutchinson estimate of diag H.
 
     With one Rademacher probe :math:`z_t` per step (``n_samples`` of them, averaged),
@@ -475,9 +501,9 @@ class AdaHessian:
         d = np.size(w)
         if d % self.block:
             raise ValueError(f"block must divide the dimension d = {d}, got block={self.block}")
-        return AdaHessianState(t=0, m=np.zeros(d), v=np.zeros(d), rng=rng)
+        return AdaHessianState(t=0, m=zeros_like(w), v=zeros_like(w), rng=rng)
 
-    def update(self, g, state: AdaHessianState, w, problem) -> np.ndarray:
+    def delta(self, g, state: AdaHessianState, w, problem) -> np.ndarray:
         eta = learning_rate(self.lr, state.t)
         state.t += 1
         t, m, v = state.t, state.m, state.v
@@ -485,11 +511,13 @@ class AdaHessian:
         if self.block > 1:
             D = np.repeat(D.reshape(-1, self.block).mean(axis=1), self.block)
         D *= D
-        ema_update(m, g, self.beta1)
-        ema_update(v, D, self.beta2)
+        s = scratch(state, m)
+        ema_update(m, g, self.beta1, scratch=s)
+        ema_update(v, D, self.beta2, scratch=D)
         bc1, bc2 = 1.0 - self.beta1**t, 1.0 - self.beta2**t
         # In the reference code's order: (√v)^k / (√bc2)^k + ε.
-        return adaptive_step(m, v, self.eps, eta / bc1, bias2=bc2, power=self.hessian_power)
+        return adaptive_step(m, v, self.eps, eta / bc1, bias2=bc2, power=self.hessian_power,
+                             out=s)
 
     def __repr__(self) -> str:
         return (f"AdaHessian(lr={self.lr!r}, beta1={self.beta1}, beta2={self.beta2}, "
@@ -561,9 +589,8 @@ class NoiseScaledSGD:
         self.centered = bool(centered)
 
     def init(self, w) -> NoiseState:
-        d = np.size(w)
-        return NoiseState(t=0, m=np.zeros(d), v=np.zeros(d),
-                          c=np.zeros(d) if self.centered else None)
+        return NoiseState(t=0, m=zeros_like(w), v=zeros_like(w),
+                          c=zeros_like(w) if self.centered else None)
 
     def update(self, g, state: NoiseState, w, problem) -> np.ndarray:
         eta = learning_rate(self.lr, state.t)
@@ -629,7 +656,7 @@ class SGDHess:
         self.alpha = as_scalar(alpha, "alpha", positive=True, below=1.0, strict_below=False)
 
     def init(self, w) -> SGDHessState:
-        return SGDHessState(t=0, m=np.zeros(np.size(w)), w_prev=None)
+        return SGDHessState(t=0, m=zeros_like(w), w_prev=None)
 
     def update(self, g, state: SGDHessState, w, problem) -> np.ndarray:
         eta = learning_rate(self.lr, state.t)
@@ -637,9 +664,9 @@ class SGDHess:
         m = state.m
         if state.w_prev is None:
             m[:] = g
-            state.w_prev = np.array(w, dtype=float)
+            state.w_prev = np.array(w)
         else:
-            m += np.asarray(problem.hvp(w, w - state.w_prev), dtype=float)
+            m += np.asarray(problem.hvp(w, w - state.w_prev))
             m *= 1.0 - self.alpha
             m += self.alpha * g
             state.w_prev[:] = w
