@@ -33,9 +33,6 @@ def as_float_array(x, name: str = "x") -> np.ndarray:
 
 def as_vector(x, name: str, *, dim: int | None = None, finite: bool = True) -> np.ndarray:
     """Return ``x`` as a 1-D float array (float32 kept), checking its length and values."""
-    if (type(x) is np.ndarray and x.ndim == 1 and x.dtype in FLOATS
-            and (dim is None or x.shape[0] == dim) and not finite):
-        return x  # the fast path of every problem evaluation: nothing to convert or check
     arr = as_float_array(x, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D vector, got an array of shape {arr.shape}")

@@ -78,18 +78,10 @@ def zeros_like(w) -> np.ndarray:
     return np.zeros(np.shape(w), dtype=dtype)
 
 
-def scratch(state, like: np.ndarray) -> np.ndarray:
-    """The state's scratch buffer, shaped and typed like ``like``: created at the first
-    step and reused by every later one (``state.scratch``)."""
-    buf = state.scratch
-    if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
-        buf = state.scratch = np.empty_like(like)
-    return buf
-
-
 class InPlace:
     r"""The built-in optimisers' two entry points, from one method ``delta(g, state, w,
-    problem)`` that computes :math:`\Delta` into the state's scratch buffer:
+    problem)`` that computes :math:`\Delta` into the state's scratch buffer
+    ``state.scratch`` (made by ``init``; with ``None`` the arithmetic allocates instead):
     ``update`` returns a copy of it, ``step`` adds it to ``w`` in place."""
 
     def update(self, g, state, w, problem) -> np.ndarray:
@@ -140,12 +132,12 @@ class GD(InPlace):
         self.lr = _check_lr(lr)
 
     def init(self, w) -> StepCount:
-        return StepCount()
+        return StepCount(scratch=zeros_like(w))
 
     def delta(self, g, state: StepCount, w, problem) -> np.ndarray:
         eta = learning_rate(self.lr, state.t)
         state.t += 1
-        return np.multiply(g, -eta, out=scratch(state, g))  # Δ = -η g
+        return np.multiply(g, -eta, out=state.scratch)  # Δ = -η g
 
     def __repr__(self) -> str:
         return f"GD(lr={self.lr!r})"
@@ -334,24 +326,24 @@ class Momentum(InPlace):
                                    strict_below=False)
 
     def init(self, w) -> MomentState:
-        return MomentState(t=0, buf=zeros_like(w))
+        return MomentState(t=0, buf=zeros_like(w), scratch=zeros_like(w))
 
     def _advance(self, g, state: MomentState):
-        """Update the buffer in place, b ← γb + g; return (η_t, b, scratch)."""
+        """Update the buffer in place, b ← γb + g; return (η_t, b)."""
         eta = learning_rate(self.lr, state.t)
         first = state.t == 0
         state.t += 1
-        b, s = state.buf, scratch(state, state.buf)
+        b = state.buf
         b *= self.gamma  # b = 0 at t = 0, so the first buffer is g exactly
         if first or self.dampening == 0.0:
             b += g
         else:
-            b += np.multiply(g, 1.0 - self.dampening, out=s)
-        return eta, b, s
+            b += np.multiply(g, 1.0 - self.dampening, out=state.scratch)
+        return eta, b
 
     def delta(self, g, state: MomentState, w, problem) -> np.ndarray:
-        eta, b, s = self._advance(g, state)
-        return np.multiply(b, -eta, out=s)  # Δ = -η b
+        eta, b = self._advance(g, state)
+        return np.multiply(b, -eta, out=state.scratch)  # Δ = -η b
 
     def __repr__(self) -> str:
         extra = f", dampening={self.dampening}" if self.dampening else ""
@@ -382,8 +374,8 @@ class Nesterov(Momentum):
         super().__init__(lr, gamma)
 
     def delta(self, g, state: MomentState, w, problem) -> np.ndarray:
-        eta, b, s = self._advance(g, state)
-        np.multiply(b, self.gamma, out=s)
+        eta, b = self._advance(g, state)
+        s = np.multiply(b, self.gamma, out=state.scratch)
         s += g
         s *= -eta
         return s  # Δ = -η (g + γ b)
@@ -410,12 +402,12 @@ class Adagrad(InPlace):
         self.eps = as_scalar(eps, "eps", positive=True)
 
     def init(self, w) -> MomentState:
-        return MomentState(t=0, buf=zeros_like(w))
+        return MomentState(t=0, buf=zeros_like(w), scratch=zeros_like(w))
 
     def delta(self, g, state: MomentState, w, problem) -> np.ndarray:
         eta = learning_rate(self.lr, state.t)
         state.t += 1
-        G, s = state.buf, scratch(state, state.buf)
+        G, s = state.buf, state.scratch
         G += np.multiply(g, g, out=s)  # G ← G + g ⊙ g
         return adaptive_step(g, G, self.eps, eta, out=s)
 
@@ -447,12 +439,12 @@ class RMSProp(InPlace):
         self.eps = as_scalar(eps, "eps", positive=True)
 
     def init(self, w) -> MomentState:
-        return MomentState(t=0, buf=zeros_like(w))
+        return MomentState(t=0, buf=zeros_like(w), scratch=zeros_like(w))
 
     def delta(self, g, state: MomentState, w, problem) -> np.ndarray:
         eta = learning_rate(self.lr, state.t)
         state.t += 1
-        v, s = state.buf, scratch(state, state.buf)
+        v, s = state.buf, state.scratch
         ema_update(v, np.multiply(g, g, out=s), self.beta2, scratch=s)  # v ← β₂v + (1-β₂)g⊙g
         return adaptive_step(g, v, self.eps, eta, out=s)
 
@@ -505,13 +497,12 @@ class Adam(InPlace):
         self.eps = as_scalar(eps, "eps", positive=True)
 
     def init(self, w) -> AdamState:
-        return AdamState(t=0, m=zeros_like(w), v=zeros_like(w))
+        return AdamState(t=0, m=zeros_like(w), v=zeros_like(w), scratch=zeros_like(w))
 
     def delta(self, g, state: AdamState, w, problem) -> np.ndarray:
         eta = learning_rate(self.lr, state.t)
         state.t += 1
-        t, m, v = state.t, state.m, state.v
-        s = scratch(state, m)
+        t, m, v, s = state.t, state.m, state.v, state.scratch
         ema_update(m, g, self.beta1, scratch=s)                          # m ← β₁m + (1-β₁)g
         ema_update(v, np.multiply(g, g, out=s), self.beta2, scratch=s)   # v ← β₂v + (1-β₂)g⊙g
         bc1, bc2 = 1.0 - self.beta1**t, 1.0 - self.beta2**t

@@ -22,7 +22,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ._validate import as_matrix, as_scalar, as_symmetric, as_vector, check_problem
+from ._validate import FLOATS, as_matrix, as_scalar, as_symmetric, as_vector, check_problem
 
 __all__ = ["Problem", "LeastSquares", "LogisticRegression", "Quadratic", "Rosenbrock",
            "SymbolicProblem", "finite_difference_grad", "quiet"]
@@ -75,7 +75,10 @@ def _quiet(method):
 
 
 def _point(problem, w) -> np.ndarray:
-    # Shape is checked; values are not: non-finite points are allowed (divergence).
+    """``w`` as a float vector of length ``dim``. Shape is checked; values are not:
+    non-finite points are allowed (divergence)."""
+    if type(w) is np.ndarray and w.dtype in FLOATS and w.shape == (problem.dim,):
+        return w  # nothing to convert: the path of every evaluation inside run
     return as_vector(w, "w", dim=problem.dim, finite=False)
 
 

@@ -47,7 +47,6 @@ from .optimizers import (
     ema_update,
     init_state,
     learning_rate,
-    scratch,
     stepper,
     zeros_like,
 )
@@ -209,14 +208,14 @@ class SAM:
         self.p = _check_p(p)
 
     def init(self, w, rng=None) -> WrapperState:
-        return WrapperState(base=init_state(self.base, w, rng))
+        return WrapperState(base=init_state(self.base, w, rng), scratch=zeros_like(w))
 
     def sam_gradient(self, g, state: WrapperState, w, problem) -> np.ndarray:
         r""":math:`\tilde g = \nabla L_{\mathcal B}(w + \hat\varepsilon)`, or :math:`g` itself
         when :math:`\hat\varepsilon = 0` (:math:`\rho = 0` or :math:`g = 0`)."""
         if self.rho == 0.0 or not np.any(g):
             return g
-        point = sam_perturbation(g, self.rho, self.p, out=scratch(state, w))
+        point = sam_perturbation(g, self.rho, self.p, out=state.scratch)
         point += w  # the perturbed point w + ε̂, in the state's scratch buffer
         return np.asarray(problem.grad(point))
 
@@ -501,7 +500,8 @@ class AdaHessian(InPlace):
         d = np.size(w)
         if d % self.block:
             raise ValueError(f"block must divide the dimension d = {d}, got block={self.block}")
-        return AdaHessianState(t=0, m=zeros_like(w), v=zeros_like(w), rng=rng)
+        return AdaHessianState(t=0, m=zeros_like(w), v=zeros_like(w), rng=rng,
+                               scratch=zeros_like(w))
 
     def delta(self, g, state: AdaHessianState, w, problem) -> np.ndarray:
         eta = learning_rate(self.lr, state.t)
@@ -511,7 +511,7 @@ class AdaHessian(InPlace):
         if self.block > 1:
             D = np.repeat(D.reshape(-1, self.block).mean(axis=1), self.block)
         D *= D
-        s = scratch(state, m)
+        s = state.scratch
         ema_update(m, g, self.beta1, scratch=s)
         ema_update(v, D, self.beta2, scratch=D)
         bc1, bc2 = 1.0 - self.beta1**t, 1.0 - self.beta2**t
