@@ -529,6 +529,9 @@ class Trajectory:
             threshold, else ``None``. Entries after it are ``nan``.
         state: the optimiser's state after the last step (step count, moments, ...),
             e.g. for :func:`optbook.sharpness.preconditioner`.
+        records: what ``run(..., record={name: f})`` measured, ``{name: values}``, each of
+            shape ``(len(record_t),)`` (``nan`` after a divergence); empty by default.
+        record_t: the step numbers of the measurements.
     """
 
     w: np.ndarray
@@ -538,6 +541,8 @@ class Trajectory:
     diverged: bool
     diverged_at: int | None
     state: object = None
+    records: dict = field(default_factory=dict)
+    record_t: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
     @property
     def final(self) -> np.ndarray:
@@ -557,7 +562,8 @@ def default_keep_every(steps: int, w: np.ndarray) -> int:
 
 def run(optimizer, problem, w0, steps: int, *, keep_every: int | None = None,
         divergence_threshold: float = 1e8, batch_size: int | None = None,
-        replace: bool = False, rng=None) -> Trajectory:
+        replace: bool = False, rng=None, record: dict | None = None,
+        record_every: int = 1) -> Trajectory:
     r"""Apply ``optimizer`` to ``problem`` for ``steps`` steps from ``w0``.
 
     Each step evaluates :math:`g_t = \nabla L(w_t)` and applies
@@ -593,6 +599,12 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int | None = None,
             with random estimates (AdaHessian's probes): it is handed to
             ``optimizer.init(w, rng=rng)`` when ``init`` takes an ``rng`` keyword
             (:func:`init_state`), so a run is reproducible from one seed.
+        record: measurements along the run, ``{name: f}`` with ``f(w, state) -> float``
+            evaluated at :math:`w_t` (before step ``t``) for every ``record_every``-th
+            ``t`` and the last: e.g. the sharpness
+            :math:`\lambda_{\max}(\nabla^2 L(w_t))` (:func:`optbook.experiments.sharpness`).
+            They land in ``Trajectory.records`` and ``Trajectory.record_t``.
+        record_every: the stride of the measurements, >= 1.
 
     Returns:
         A :class:`Trajectory`; its ``loss`` and ``grad_norm`` are always of the full loss.
@@ -608,6 +620,7 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int | None = None,
                   else as_count(keep_every, "keep_every"))
     threshold = as_scalar(divergence_threshold, "divergence_threshold", positive=True)
     sample = _batch_sampler(problem, batch_size, replace, rng)
+    record_t, records = _recorder(record, record_every, steps)
     state = init_state(optimizer, w, rng)
     step = stepper(optimizer)
 
@@ -618,6 +631,7 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int | None = None,
     loss = np.full(steps + 1, np.nan)
     grad_norm = np.full(steps + 1, np.nan)
     row, next_kept = 0, 0
+    k, next_record = 0, record_t[0] if records else -1
     diverged_at = None
     with quiet():  # one error state for the whole loop, not one per evaluation
         loss[0] = problem.loss(w)
@@ -628,6 +642,11 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int | None = None,
                 W[row] = w
                 row += 1
                 next_kept = kept[row] if row < len(kept) else -1
+            if t == next_record:
+                for name, f in record.items():
+                    records[name][k] = f(w, state)
+                k += 1
+                next_record = record_t[k] if k < len(record_t) else -1
             g = grad(w)
             if t == 0:
                 grad, g = _checked_grad(problem, g)
@@ -648,7 +667,24 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int | None = None,
                     W[row] = w
                 break
     return Trajectory(w=W, loss=loss, grad_norm=grad_norm, t=np.array(kept),
-                      diverged=diverged_at is not None, diverged_at=diverged_at, state=state)
+                      diverged=diverged_at is not None, diverged_at=diverged_at, state=state,
+                      records=records, record_t=np.array(record_t, dtype=int))
+
+
+def _recorder(record, record_every, steps):
+    """The steps at which ``record``'s functions are evaluated, and arrays for their
+    values (``nan`` until measured); nothing when ``record`` is ``None``."""
+    if record is None:
+        return [], {}
+    if not (isinstance(record, dict) and record
+            and all(isinstance(k, str) and callable(f) for k, f in record.items())):
+        raise ValueError(f"record must be a non-empty dict {{name: f}} of functions "
+                         f"f(w, state) -> float, got {record!r:.100}")
+    every = as_count(record_every, "record_every")
+    times = list(range(0, steps + 1, every))
+    if times[-1] != steps:
+        times.append(steps)
+    return times, {name: np.full(len(times), np.nan) for name in record}
 
 
 def _checked_grad(problem, g0):
