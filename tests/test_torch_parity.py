@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optbook import schedules
-from optbook.optimizers import GD, Adagrad, Adam, Momentum, Nesterov, RMSProp, run
+from optbook.optimizers import GD, Adagrad, Adam, AdamW, Momentum, Nesterov, RMSProp, run
 from optbook.problems import LeastSquares, LogisticRegression, Quadratic, Rosenbrock
 
 torch = pytest.importorskip("torch", reason="torch is a test dependency: "
@@ -129,6 +129,11 @@ CASES = [
      lambda p, lr: torch.optim.Adam(p, lr=lr, betas=(0.5, 0.6))),
     ("adam-large-eps", lambda lr: Adam(lr, eps=1.0),
      lambda p, lr: torch.optim.Adam(p, lr=lr, eps=1.0)),
+    ("adam-l2", lambda lr: Adam(lr, weight_decay=0.3),
+     lambda p, lr: torch.optim.Adam(p, lr=lr, weight_decay=0.3)),
+    ("adamw", lambda lr: AdamW(lr, weight_decay=0.3),
+     lambda p, lr: torch.optim.AdamW(p, lr=lr, weight_decay=0.3)),
+    ("adamw-defaults", lambda lr: AdamW(lr), lambda p, lr: torch.optim.AdamW(p, lr=lr)),
 ]
 
 

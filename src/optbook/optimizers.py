@@ -43,8 +43,8 @@ from ._validate import FLOATS, as_count, as_scalar, as_vector, check_problem
 from .problems import quiet
 
 __all__ = ["Optimizer", "Trajectory", "GD", "Newton", "BacktrackingGD", "Momentum", "Nesterov",
-           "Adagrad", "RMSProp", "Adam", "run", "learning_rate", "init_state", "ema_update",
-           "adaptive_step", "apply_step", "default_keep_every", "TRAJECTORY_BYTES"]
+           "Adagrad", "RMSProp", "Adam", "AdamW", "run", "learning_rate", "init_state",
+           "ema_update", "adaptive_step", "apply_step", "default_keep_every", "TRAJECTORY_BYTES"]
 
 #: The default memory budget of the iterates :func:`run` keeps (64 MiB).
 TRAJECTORY_BYTES = 64 * 2**20
@@ -482,19 +482,28 @@ class Adam(InPlace):
     invariant, not Newton-like. (The learning-rate schedule is indexed from
     ``t = 0`` like every optimiser here.)
 
+    **L2 regularisation.** With ``weight_decay`` :math:`\lambda > 0` the gradient is
+    :math:`g_t + \lambda w_t`, the gradient of :math:`L(w) + \tfrac\lambda2\|w\|^2`
+    (``torch.optim.Adam(weight_decay=λ)``): the decay passes through the moments and
+    is divided by :math:`\sqrt{\hat v_t}` like the rest. :class:`AdamW` decouples it.
+
     Args:
         lr: step size :math:`\eta > 0` (default 1e-3), or a schedule ``t -> eta_t``.
         beta1: first-moment coefficient :math:`\beta_1 \in [0, 1)`.
         beta2: second-moment coefficient :math:`\beta_2 \in [0, 1)`.
         eps: :math:`\varepsilon > 0`.
+        weight_decay: the L2 coefficient :math:`\lambda \ge 0` (default 0).
     """
 
+    decoupled = False  # AdamW: the decay acts on w directly, not through the gradient
+
     def __init__(self, lr=1e-3, beta1: float = 0.9, beta2: float = 0.999,
-                 eps: float = 1e-8):
+                 eps: float = 1e-8, weight_decay: float = 0.0):
         self.lr = _check_lr(lr)
         self.beta1 = _check_beta(beta1, "beta1")
         self.beta2 = _check_beta(beta2, "beta2")
         self.eps = as_scalar(eps, "eps", positive=True)
+        self.weight_decay = as_scalar(weight_decay, "weight_decay", nonnegative=True)
 
     def init(self, w) -> AdamState:
         return AdamState(t=0, m=zeros_like(w), v=zeros_like(w), scratch=zeros_like(w))
@@ -503,14 +512,63 @@ class Adam(InPlace):
         eta = learning_rate(self.lr, state.t)
         state.t += 1
         t, m, v, s = state.t, state.m, state.v, state.scratch
+        if self.weight_decay and not self.decoupled:
+            g = g + self.weight_decay * w  # the L2 term's gradient (a new array)
         ema_update(m, g, self.beta1, scratch=s)                          # m ← β₁m + (1-β₁)g
         ema_update(v, np.multiply(g, g, out=s), self.beta2, scratch=s)   # v ← β₂v + (1-β₂)g⊙g
         bc1, bc2 = 1.0 - self.beta1**t, 1.0 - self.beta2**t
         return adaptive_step(m, v, self.eps, eta / bc1, bias2=bc2, out=s)  # -η m̂/(√v̂ + ε)
 
     def __repr__(self) -> str:
-        return (f"Adam(lr={self.lr!r}, beta1={self.beta1}, beta2={self.beta2}, "
-                f"eps={self.eps})")
+        extra = f", weight_decay={self.weight_decay}" if self.weight_decay else ""
+        return (f"{type(self).__name__}(lr={self.lr!r}, beta1={self.beta1}, "
+                f"beta2={self.beta2}, eps={self.eps}{extra})")
+
+
+class AdamW(Adam):
+    r"""AdamW (Loshchilov & Hutter 2019): Adam with *decoupled* weight decay, as PyTorch
+    implements it.
+
+    .. math::
+        w_{t+1} = (1 - \eta_t\lambda)\, w_t - \eta_t\,
+        \frac{\hat m_t}{\sqrt{\hat v_t} + \varepsilon} ,
+
+    with :math:`m_t, v_t` the moments of the gradient :math:`g_t` alone, as in
+    :class:`Adam`. The decay shrinks every weight by the same factor, whatever its
+    gradient history, where Adam's L2 term (``Adam(weight_decay=λ)``) is divided by
+    :math:`\sqrt{\hat v_t}`: weights with large gradients are barely regularised.
+    This is ``torch.optim.AdamW(lr=η, betas=(β₁, β₂), eps=ε, weight_decay=λ)``, which
+    shrinks :math:`w` first and then adds the Adam step, as :meth:`step` does; ``update``
+    returns :math:`w_{t+1} - w_t` (one array more).
+
+    Args:
+        lr, beta1, beta2, eps: as for :class:`Adam`.
+        weight_decay: :math:`\lambda \ge 0` (default 1e-2, PyTorch's).
+    """
+
+    decoupled = True
+
+    def __init__(self, lr=1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8, weight_decay: float = 1e-2):
+        super().__init__(lr, beta1, beta2, eps, weight_decay)
+
+    def _shrink(self, state) -> float:
+        r"""The factor :math:`1 - \eta_t\lambda` of this step (before ``t`` advances)."""
+        return 1.0 - learning_rate(self.lr, state.t) * self.weight_decay
+
+    def update(self, g, state: AdamState, w, problem) -> np.ndarray:
+        shrink = self._shrink(state)
+        return (shrink - 1.0) * w + self.delta(g, state, w, problem)
+
+    def step(self, g, state: AdamState, w, problem) -> None:
+        shrink = self._shrink(state)
+        adam = self.delta(g, state, w, problem)  # the moments see g alone
+        w *= shrink
+        w += adam
+
+    def __repr__(self) -> str:
+        return (f"AdamW(lr={self.lr!r}, beta1={self.beta1}, beta2={self.beta2}, "
+                f"eps={self.eps}, weight_decay={self.weight_decay})")
 
 
 @dataclass
