@@ -15,7 +15,7 @@ variant, with mini-batches (B = 4), from the same seeded starts on
     minima form a manifold of dimension ≥ d − n.
 
 Measured at the last iterate, median [IQR] over the seeds: the loss above its minimum
-L*, λ_max (power iteration, optbook.hessian.top_eigenvalue), Tr(H) (exact, from
+L*, λ_max (Lanczos, optbook.hessian.top_eigenvalue), Tr(H) (exact, from
 ``hessian``), the distance travelled along the manifold ("travel": for the valley
 |u_0| − |u_T|, the progress toward the flattest minimum; for the net ‖w_T − w_s‖, s the
 first step with L ≤ 1e-2·L(w_0)), the *effective sharpness* η·λ_max(P^½ H P^½), P the

@@ -1,9 +1,14 @@
-"""Tests of optbook.hessian: power iteration and Hutchinson's estimators, matrix-free.
+"""Tests of optbook.hessian: Lanczos, power iteration and Hutchinson's estimators, matrix-free.
 
 Eigenvalues are compared with ``numpy.linalg.eigvalsh`` on random symmetric
-matrices (positive semi-definite and indefinite) of random sizes, built with a
-known gap so that the tolerance is meaningful; the convergence rate and the
-stopping rule's error are checked against the docstring's formulas. The trace
+matrices (positive semi-definite, indefinite, clustered, repeated, rank-deficient)
+of random sizes. Lanczos: every returned value lies within its tolerance of an
+eigenvalue (the a-posteriori residual bound), of the right one when the spectrum is
+well separated; repeated eigenvalues of a small matrix come with their copies; it
+needs far fewer products than power iteration on a realistic Hessian spectrum.
+Power iteration (``method="power"``): built with a known gap so that the tolerance is
+meaningful; the convergence rate and the stopping rule's error are checked against
+the docstring's formulas. The trace
 and diagonal estimates are compared with ``np.trace`` and ``np.diag``: their
 mean must lie within a few standard errors (unbiased), the variance of a
 single probe must match 2Σ_{i≠j}H_ij² (trace) and Σ_{j≠i}H_ij² (diagonal
@@ -15,6 +20,7 @@ The statistical tests are derandomized (the same examples every run), so that
 a test at five standard errors cannot fail by chance on another day.
 """
 
+import functools
 import time
 import tracemalloc
 
@@ -28,8 +34,10 @@ from optbook.hessian import (
     TraceEstimate,
     hutchinson_diagonal,
     hutchinson_trace,
+    lanczos_eigenvalues,
     smallest_eigenvalue,
     top_eigenvalue,
+    top_eigenvalues,
 )
 from optbook.problems import LogisticRegression, Rosenbrock
 
@@ -61,17 +69,21 @@ def residual(H, est):
 
 
 # --------------------------------------------------------------------------
-# Power iteration: the largest eigenvalue
+# The largest eigenvalue: both methods, then power iteration
 # --------------------------------------------------------------------------
 
+METHODS = pytest.mark.parametrize("method", ["lanczos", "power"])
+
+
+@METHODS
 @PROPERTY
 @given(d=DIMS, seed=SEEDS)
-def test_top_eigenvalue_of_a_psd_matrix_matches_eigvalsh(d, seed):
+def test_top_eigenvalue_of_a_psd_matrix_matches_eigvalsh(method, d, seed):
     rng = np.random.default_rng(seed)
     # λ₂/λ₁ <= 1/1.5: a known gap, so tol=1e-12 means an error ~1e-11.
     H = with_spectrum(np.r_[rng.uniform(0, 1, d - 1), rng.uniform(1.5, 10)], rng)
     lam, U = np.linalg.eigh(H)
-    est = top_eigenvalue(matvec(H), d, rng=rng, tol=1e-12)
+    est = top_eigenvalue(matvec(H), d, rng=rng, tol=1e-12, method=method)
     assert isinstance(est, EigenEstimate)
     assert est.converged and 1 <= est.iterations <= 1000
     assert est.value == pytest.approx(lam[-1], rel=1e-9)
@@ -89,7 +101,7 @@ def test_stopping_rule_error_on_generic_psd_matrices(d, seed):
     H = A @ A.T
     lam = np.linalg.eigvalsh(H)
     tol = 1e-10
-    est = top_eigenvalue(matvec(H), d, rng=rng, tol=tol, max_iter=100_000)
+    est = top_eigenvalue(matvec(H), d, rng=rng, tol=tol, max_iter=100_000, method="power")
     assert est.converged
     assert est.value <= lam[-1] * (1 + 1e-12)  # a Rayleigh quotient never exceeds λ_max
     r2 = (lam[-2] / lam[-1]) ** 2 if d > 1 else 0.0
@@ -106,18 +118,21 @@ def test_power_iteration_converges_like_the_ratio_squared():
     errors = {}
     for k in (12, 17):
         est = top_eigenvalue(matvec(H), 3, rng=np.random.default_rng(3), tol=1e-300,
-                             max_iter=k)
+                             max_iter=k, method="power")
         assert not est.converged and est.iterations == k
         errors[k] = 2.0 - est.value
     assert errors[17] / errors[12] == pytest.approx(r**10, rel=1e-2)
 
 
+@METHODS
 @pytest.mark.parametrize("scale", [2.0**-40, 2.0**40])
-def test_stopping_test_is_relative(scale):
-    """Scaling H by a power of 2 scales every ρ_k exactly: same value/scale, same stop."""
-    H = with_spectrum([0.1, 0.5, 0.9, 1.0], np.random.default_rng(4))
-    ref = top_eigenvalue(matvec(H), 4, rng=np.random.default_rng(0), tol=1e-8)
-    est = top_eigenvalue(matvec(scale * H), 4, rng=np.random.default_rng(0), tol=1e-8)
+def test_stopping_test_is_relative(method, scale):
+    """Scaling H by a power of 2 scales every ρ_k (every α_j, β_j) exactly: same
+    value/scale, same stop."""
+    H = with_spectrum([0.1, 0.5, 0.9, 1.0] * 5, np.random.default_rng(4))
+    ref = top_eigenvalue(matvec(H), 20, rng=np.random.default_rng(0), tol=1e-8, method=method)
+    est = top_eigenvalue(matvec(scale * H), 20, rng=np.random.default_rng(0), tol=1e-8,
+                         method=method)
     assert ref.converged and est.converged
     assert est.iterations == ref.iterations < 1000
     assert est.value == scale * ref.value
@@ -125,8 +140,19 @@ def test_stopping_test_is_relative(scale):
 
 def test_unshifted_power_iteration_finds_the_largest_magnitude():
     H = np.diag([-3.0, 1.0, 2.0])  # indefinite: the dominant eigenvalue is negative
-    est = top_eigenvalue(matvec(H), 3, rng=np.random.default_rng(0), tol=1e-12)
+    est = top_eigenvalue(matvec(H), 3, rng=np.random.default_rng(0), tol=1e-12,
+                         method="power")
     assert est.value == pytest.approx(-3.0, rel=1e-9)
+
+
+@pytest.mark.parametrize("shift", [0.0, -5.0, 7.0])
+def test_lanczos_finds_lambda_max_of_an_indefinite_matrix_whatever_the_shift(shift):
+    H = with_spectrum(np.r_[-3.0, np.linspace(-1, 1, 20), 2.0], np.random.default_rng(0))
+    est = top_eigenvalue(matvec(H), 22, rng=np.random.default_rng(0), tol=1e-12, shift=shift)
+    assert est.value == pytest.approx(2.0, rel=1e-11)
+    low = smallest_eigenvalue(matvec(H), 22, rng=np.random.default_rng(0), tol=1e-12,
+                              shift=None if shift == 0.0 else shift)
+    assert low.value == pytest.approx(-3.0, rel=1e-11)
 
 
 @PROPERTY
@@ -136,25 +162,28 @@ def test_shift_finds_lambda_max_of_an_indefinite_matrix(d, seed):
     lam_min = -rng.uniform(3, 6)
     H = with_spectrum(np.r_[lam_min, rng.uniform(-3, 1, d - 1), rng.uniform(2, 4)], rng)
     lam = np.linalg.eigvalsh(H)
-    m = top_eigenvalue(matvec(H), d + 1, rng=rng, tol=1e-8, max_iter=10_000).value
+    m = top_eigenvalue(matvec(H), d + 1, rng=rng, tol=1e-8, max_iter=10_000,
+                       method="power").value
     est = top_eigenvalue(matvec(H), d + 1, rng=rng, tol=1e-13, max_iter=10_000,
-                         shift=-abs(m))
+                         shift=-abs(m), method="power")
     assert est.converged
     assert est.value == pytest.approx(lam[-1], rel=1e-8)
 
 
 # --------------------------------------------------------------------------
-# The smallest eigenvalue: a shift
+# The smallest eigenvalue: Lanczos, and power iteration on a shifted Hessian
 # --------------------------------------------------------------------------
 
+@METHODS
 @PROPERTY
 @given(d=DIMS, seed=SEEDS)
-def test_smallest_eigenvalue_of_an_indefinite_matrix_matches_eigvalsh(d, seed):
+def test_smallest_eigenvalue_of_an_indefinite_matrix_matches_eigvalsh(method, d, seed):
     rng = np.random.default_rng(seed)
     # λ_min < 0 is separated from the rest, which may dominate it in magnitude.
     H = with_spectrum(np.r_[-rng.uniform(2, 5), rng.uniform(-1, 6, d)], rng)
     lam = np.linalg.eigvalsh(H)
-    est = smallest_eigenvalue(matvec(H), d + 1, rng=rng, tol=1e-13, max_iter=10_000)
+    est = smallest_eigenvalue(matvec(H), d + 1, rng=rng, tol=1e-13, max_iter=10_000,
+                              method=method)
     assert est.converged
     assert est.value == pytest.approx(lam[0], abs=1e-8 * np.max(np.abs(lam)))
     # Negative curvature: the returned direction has vᵀHv = value < 0.
@@ -162,52 +191,61 @@ def test_smallest_eigenvalue_of_an_indefinite_matrix_matches_eigvalsh(d, seed):
     assert est.vector @ H @ est.vector < 0
 
 
+@METHODS
 @PROPERTY
 @given(d=DIMS, seed=SEEDS)
-def test_smallest_eigenvalue_of_a_psd_matrix_matches_eigvalsh(d, seed):
+def test_smallest_eigenvalue_of_a_psd_matrix_matches_eigvalsh(method, d, seed):
     rng = np.random.default_rng(seed)
     H = with_spectrum(np.r_[rng.uniform(0, 0.3), rng.uniform(0.5, 3, d - 1)], rng)
     lam = np.linalg.eigvalsh(H)
-    est = smallest_eigenvalue(matvec(H), d, rng=rng, tol=1e-13, max_iter=10_000)
+    est = smallest_eigenvalue(matvec(H), d, rng=rng, tol=1e-13, max_iter=10_000,
+                              method=method)
     assert est.converged
     assert est.value == pytest.approx(lam[0], abs=1e-9 * lam[-1])
     assert est.value >= lam[0] - 1e-12 * lam[-1]  # a Rayleigh quotient is >= λ_min
 
 
-def test_smallest_eigenvalue_when_the_dominant_eigenvalue_is_negative():
+@METHODS
+def test_smallest_eigenvalue_when_the_dominant_eigenvalue_is_negative(method):
     H = np.diag([-5.0, -1.0, 0.5, 2.0])
-    est = smallest_eigenvalue(matvec(H), 4, rng=np.random.default_rng(1), tol=1e-12)
+    est = smallest_eigenvalue(matvec(H), 4, rng=np.random.default_rng(1), tol=1e-12,
+                              method=method)
     assert est.value == pytest.approx(-5.0, rel=1e-9)
 
 
+@METHODS
 @pytest.mark.parametrize("seed", range(5))
-def test_smallest_eigenvalue_of_a_multiple_of_the_identity(seed):
-    """H − sI is round-off only; the stopping test, relative to |ρ + s| too, still stops."""
+def test_smallest_eigenvalue_of_a_multiple_of_the_identity(method, seed):
+    """Power: H − sI is round-off only; the stopping test, relative to |ρ + s| too, still
+    stops. Lanczos: the first product spans an invariant subspace (β₁ = 0)."""
     rng = np.random.default_rng(seed)
     for H in (3.0 * np.eye(5), with_spectrum([3.0] * 5, rng)):
-        est = smallest_eigenvalue(matvec(H), 5, rng=rng, tol=1e-10)
+        est = smallest_eigenvalue(matvec(H), 5, rng=rng, tol=1e-10, method=method)
         assert est.converged and est.iterations < 20
         assert est.value == pytest.approx(3.0, rel=1e-12)
 
 
+@METHODS
 @pytest.mark.parametrize("seed", range(5))
-def test_smallest_eigenvalue_zero_of_a_singular_matrix(seed):
+def test_smallest_eigenvalue_zero_of_a_singular_matrix(method, seed):
     """λ_min = 0 is found to about tol·λ_max, in a few dozen products."""
     rng = np.random.default_rng(seed)
     H = with_spectrum([0.0, 1.0, 2.0, 2.5], rng)
-    est = smallest_eigenvalue(matvec(H), 4, rng=rng, tol=1e-10)
+    est = smallest_eigenvalue(matvec(H), 4, rng=rng, tol=1e-10, method=method)
     assert est.converged and est.iterations < 200
     assert est.value == pytest.approx(0.0, abs=1e-8)
 
 
-def test_smallest_eigenvalue_counts_the_products_of_both_runs():
+@METHODS
+def test_smallest_eigenvalue_counts_the_products_of_both_runs(method):
     calls = []
 
     def hvp(v):
         calls.append(1)
         return np.diag([-2.0, 1.0, 4.0]) @ v
 
-    est = smallest_eigenvalue(hvp, 3, rng=np.random.default_rng(0), tol=1e-10)
+    est = smallest_eigenvalue(hvp, 3, rng=np.random.default_rng(0), tol=1e-10,
+                              method=method)
     assert est.iterations == len(calls)
     assert est.value == pytest.approx(-2.0, rel=1e-8)
 
@@ -219,7 +257,7 @@ def test_smallest_eigenvalue_with_a_known_bound_skips_the_first_run():
     lam = np.linalg.eigvalsh(problem.hessian(w))
     beta = problem.smoothness()  # >= λ_max(H(w)) at every w
     est = smallest_eigenvalue(lambda v: problem.hvp(w, v), 6, rng=rng, tol=1e-13,
-                              max_iter=100_000, shift=beta)
+                              max_iter=100_000, shift=beta, method="power")
     assert est.converged
     assert est.value == pytest.approx(lam[0], abs=1e-9 * beta)
 
@@ -233,21 +271,273 @@ def test_smallest_eigenvalue_repeats_with_a_larger_shift_if_the_shift_was_too_sm
         calls.append(1)
         return H @ v
 
-    est = smallest_eigenvalue(hvp, 3, rng=np.random.default_rng(0), tol=1e-12, shift=0.0)
+    est = smallest_eigenvalue(hvp, 3, rng=np.random.default_rng(0), tol=1e-12, shift=0.0,
+                              method="power")
     assert est.converged
     assert est.value == pytest.approx(0.5, abs=1e-9)
     assert est.iterations == len(calls)
-    one_run = top_eigenvalue(hvp, 3, rng=np.random.default_rng(0), tol=1e-12, shift=0.0)
+    one_run = top_eigenvalue(hvp, 3, rng=np.random.default_rng(0), tol=1e-12, shift=0.0,
+                             method="power")
     assert est.iterations > one_run.iterations  # it did run twice
 
 
-def test_saddle_of_rosenbrock_through_problem_hvp():
+@METHODS
+def test_saddle_of_rosenbrock_through_problem_hvp(method):
     problem, w = Rosenbrock(dim=3), np.array([0.0, 1.0, -0.5])
     lam = np.linalg.eigvalsh(problem.hessian(w))
     assert lam[0] < 0  # a point with negative curvature
     est = smallest_eigenvalue(lambda v: problem.hvp(w, v), 3, rng=np.random.default_rng(0),
-                              tol=1e-12, max_iter=10_000)
+                              tol=1e-12, max_iter=10_000, method=method)
     assert est.value == pytest.approx(lam[0], abs=1e-8 * np.max(np.abs(lam)))
+
+
+# --------------------------------------------------------------------------
+# Lanczos: several eigenvalues, at either end
+# --------------------------------------------------------------------------
+
+def expected(lam, k, which):
+    """The wanted entries of the increasing ``lam``, in the order Lanczos returns them."""
+    d, k = lam.size, min(k, lam.size)
+    if which == "largest":
+        return lam[::-1][:k]
+    if which == "smallest":
+        return lam[:k]
+    return lam[np.union1d(np.arange(k), np.arange(d - k, d))]
+
+
+SPECTRA = ["psd", "indefinite", "clustered", "repeated", "rank_deficient"]
+WHICH = ["largest", "smallest", "both_ends"]
+
+
+def spectrum(kind, d, rng):
+    if kind == "psd":
+        return rng.uniform(0, 10, d)
+    if kind == "indefinite":
+        return rng.uniform(-5, 5, d)
+    if kind == "clustered":  # three clusters of width ~1e-7
+        return rng.choice(rng.uniform(-3, 3, 3), d) + rng.normal(0, 1e-7, d)
+    if kind == "repeated":
+        return rng.choice([-2.0, 0.5, 1.0, 4.0], d)
+    rank = int(rng.integers(0, d + 1))
+    return np.r_[rng.uniform(-4, 4, rank), np.zeros(d - rank)]
+
+
+def values(estimates):
+    return np.array([e.value for e in estimates])
+
+
+@PROPERTY
+@given(d=DIMS, seed=SEEDS, kind=st.sampled_from(SPECTRA), which=st.sampled_from(WHICH),
+       k=st.integers(1, 30), log_tol=st.floats(-12, -3))
+def test_lanczos_values_are_within_tol_of_an_eigenvalue(d, seed, kind, which, k, log_tol):
+    """The a-posteriori bound: min_λ |λ − θ| <= ‖Hy − θy‖ <= residual <= tol·|θ| (+ round-off)."""
+    rng = np.random.default_rng(seed)
+    H = with_spectrum(spectrum(kind, d, rng), rng)
+    lam = np.linalg.eigvalsh(H)
+    k, tol, norm = min(k, d), 10.0**log_tol, max(np.abs(lam).max(), 1e-300)
+    est = lanczos_eigenvalues(matvec(H), d, k, which=which, rng=rng, tol=tol)
+    assert len(est) == expected(lam, k, which).size
+    assert 1 <= est[0].iterations <= d
+    for e in est:
+        assert e.converged and e.iterations == est[0].iterations
+        assert np.min(np.abs(lam - e.value)) <= tol * abs(e.value) + 1e-12 * norm
+        assert e.residual <= max(tol * abs(e.value), 1e-12 * norm)
+        assert np.linalg.norm(e.vector) == pytest.approx(1.0, rel=1e-12)
+        assert residual(H, e) <= e.residual + 1e-12 * norm
+    ordered = values(est) if which != "largest" else values(est)[::-1]
+    assert np.all(np.diff(ordered) >= 0)
+
+
+@PROPERTY
+@given(d=st.integers(1, 200), seed=SEEDS, which=st.sampled_from(WHICH), k=st.integers(1, 4),
+       log_tol=st.floats(-10, -3))
+def test_lanczos_finds_the_right_eigenvalues_of_a_well_separated_spectrum(d, seed, which, k,
+                                                                          log_tol):
+    """Ends 2, 2.5, 3, ... (and −2, −2.5, ...) outside a bulk in [−1, 1]: the wanted ones."""
+    rng = np.random.default_rng(seed)
+    ends = 2 + 0.5 * np.arange(min(k, d // 2))
+    lam = np.sort(np.r_[-ends, rng.uniform(-1, 1, d - 2 * ends.size), ends])
+    H = with_spectrum(lam, rng)
+    tol = 10.0**log_tol
+    k = min(k, ends.size) if ends.size else 1
+    est = lanczos_eigenvalues(matvec(H), d, k, which=which, rng=rng, tol=tol)
+    want = expected(lam, k, which)
+    assert np.all(np.abs(values(est) - want) <= tol * np.abs(want) + 1e-12 * np.abs(lam).max())
+
+
+@pytest.mark.parametrize(("lam", "k", "which"), [
+    ([5, 5, 1, 1, 0], 3, "largest"),
+    ([5, 5, 1, 1, 0], 3, "smallest"),
+    ([5, 5, 1, 1, 0], 2, "both_ends"),
+    ([3] * 6, 4, "largest"),
+    ([0] * 4, 2, "smallest"),
+    ([5, 5, 5] + [1] * 7, 3, "largest"),
+    ([4, 2] + [0] * 48, 3, "smallest"),
+    (list(np.repeat([3.0, 1.0, -1.0, -2.0], 25)), 3, "both_ends"),
+])
+@pytest.mark.parametrize("seed", range(5))
+def test_lanczos_finds_each_copy_of_a_repeated_eigenvalue(lam, k, which, seed):
+    """One start vector sees one copy; the restarts after a breakdown find the others."""
+    rng = np.random.default_rng(seed)
+    lam = np.sort(np.asarray(lam, dtype=float))
+    H = with_spectrum(lam, rng)
+    est = lanczos_eigenvalues(matvec(H), lam.size, k, which=which, rng=rng, tol=1e-10)
+    np.testing.assert_allclose(values(est), expected(lam, k, which), rtol=0, atol=1e-12)
+    assert all(e.converged for e in est)
+    # The vectors of a repeated eigenvalue are orthonormal: different copies.
+    Y = np.array([e.vector for e in est])
+    np.testing.assert_allclose(Y @ Y.T, np.eye(len(est)), atol=1e-10)
+
+
+@pytest.mark.parametrize("which", WHICH)
+@pytest.mark.parametrize("d", [1, 2, 3, 17])
+def test_lanczos_with_k_equal_to_d_returns_every_eigenvalue(which, d):
+    rng = np.random.default_rng(d)
+    lam = np.sort(rng.uniform(-2, 3, d))
+    H = with_spectrum(lam, rng)
+    est = lanczos_eigenvalues(matvec(H), d, d, which=which, rng=rng, tol=1e-12)
+    assert est[0].iterations == d  # K_d = R^d
+    np.testing.assert_allclose(values(est), expected(lam, d, which), rtol=0, atol=1e-13)
+    Y = np.array([e.vector for e in est])
+    np.testing.assert_allclose(Y @ Y.T, np.eye(d), atol=1e-12)
+
+
+def test_lanczos_in_one_dimension():
+    est = lanczos_eigenvalues(lambda v: -2.5 * v, 1, rng=np.random.default_rng(0))
+    (e,) = est
+    assert (e.value, e.iterations, e.converged, e.residual) == (-2.5, 1, True, 0.0)
+    assert abs(e.vector[0]) == 1.0
+    low = smallest_eigenvalue(lambda v: 4.0 * v, 1, rng=np.random.default_rng(0))
+    assert low.value == 4.0 and low.iterations == 1
+
+
+def test_lanczos_in_two_dimensions():
+    H = np.array([[2.0, 1.0], [1.0, 2.0]])  # eigenvalues 1 and 3
+    est = lanczos_eigenvalues(matvec(H), 2, 2, which="both_ends",
+                              rng=np.random.default_rng(0), tol=1e-14)
+    np.testing.assert_allclose(values(est), [1.0, 3.0], rtol=1e-15)
+    assert est[0].iterations == 2
+    assert abs(est[1].vector @ [1, 1]) == pytest.approx(np.sqrt(2), rel=1e-14)
+
+
+def test_lanczos_counts_every_product_and_stops_at_max_iter():
+    rng = np.random.default_rng(0)
+    H = with_spectrum(np.r_[np.linspace(0, 1, 49), 1.01], rng)  # a 1% gap: slow
+    lam = np.linalg.eigvalsh(H)
+    calls = []
+
+    def hvp(v):
+        calls.append(1)
+        return H @ v
+
+    for max_iter in (1, 3, 8):
+        calls.clear()
+        (e,) = lanczos_eigenvalues(hvp, 50, rng=rng, tol=1e-12, max_iter=max_iter)
+        assert e.iterations == len(calls) == max_iter
+        assert not e.converged
+        # Without a restart the residual is exactly ‖Hy − θy‖, and bounds the error.
+        assert e.residual == pytest.approx(residual(H, e), rel=1e-6)
+        assert np.min(np.abs(lam - e.value)) <= e.residual
+    calls.clear()
+    e = top_eigenvalue(hvp, 50, rng=rng, tol=1e-12)
+    assert e.converged and e.iterations == len(calls) <= 50
+
+
+def test_lanczos_error_obeys_the_kaniel_paige_saad_bound():
+    """λ₁ − θ₁ <= (λ₁ − λ_d)(tan φ₁ / c_{m−1}(1 + 2ρ))², ρ = (λ₁ − λ₂)/(λ₂ − λ_d)
+    (Golub & Van Loan 2013, Thm 10.1.2), at every m, and the bound is not vacuous."""
+    d = 200
+    lam = np.r_[np.linspace(0.0, 1.0, d - 1), 1.1]
+    H = np.diag(lam)  # q₁ is drawn exactly as lanczos_eigenvalues draws it
+    q = np.random.default_rng(7).standard_normal(d)
+    cos = abs(q[-1]) / np.linalg.norm(q)
+    tan = np.sqrt(1 - cos**2) / cos
+    rho = (lam[-1] - lam[-2]) / (lam[-2] - lam[0])
+    for m in range(2, 30):
+        (e,) = lanczos_eigenvalues(matvec(H), d, rng=np.random.default_rng(7), tol=1e-300,
+                                   max_iter=m)
+        bound = (lam[-1] - lam[0]) * (tan / np.cosh((m - 1) * np.arccosh(1 + 2 * rho)))**2
+        assert 0 <= lam[-1] - e.value <= bound + 1e-14
+    assert lam[-1] - e.value < 1e-6  # the bound has fallen far by m = 29
+
+
+def realistic_spectrum(d, rng):
+    """A Hessian-like spectrum: λ₁ = 10 with a 5% gap, 8 more outliers (one per class),
+    a Marchenko-Pastur bulk in [0, ~1.5], small negative eigenvalues and many near 0."""
+    outliers = np.r_[10.0, 9.5, np.linspace(9.0, 3.0, 8)]
+    n = d // 2
+    X = rng.normal(size=(n, 2 * n)) / np.sqrt(2 * n)
+    bulk = 0.5 * np.linalg.eigvalsh(X @ X.T)
+    rest = d - outliers.size - n
+    negative = -np.abs(rng.normal(0, 0.05, rest // 2))
+    zeros = rng.normal(0, 1e-4, rest - rest // 2)
+    return np.r_[outliers, bulk, negative, zeros]
+
+
+def test_lanczos_needs_far_fewer_products_than_power_iteration():
+    """d = 1000: products until λ_max is known to a true relative error of 1e-4. (H is
+    diagonal: both methods start from a Gaussian vector, whose distribution is the same in
+    every orthonormal basis, so the eigenvectors' basis does not matter.)"""
+    d = 1000
+    lam = realistic_spectrum(d, np.random.default_rng(0))
+    top = lam.max()
+    power_errors = []
+
+    def hvp(v):  # records the error of power iteration's Rayleigh quotient at each product
+        w = lam * v
+        power_errors.append(abs(v @ w - top) / top)
+        return w
+
+    top_eigenvalue(hvp, d, rng=np.random.default_rng(1), tol=1e-300, max_iter=1000,
+                   method="power")
+    power = 1 + int(np.argmax(np.array(power_errors) <= 1e-4))
+    lanczos = next(m for m in range(1, 100)
+                   if abs(top_eigenvalue(lambda v: lam * v, d, rng=np.random.default_rng(1),
+                                         tol=1e-300, max_iter=m).value - top) <= 1e-4 * top)
+    stop = top_eigenvalue(lambda v: lam * v, d, rng=np.random.default_rng(1), tol=1e-4)
+    assert abs(stop.value - top) <= 1e-4 * top and stop.converged
+    assert power >= 60  # (λ₂/λ₁)^{2k} = 0.95^{2k} <= 1e-4 needs k ≈ 90
+    assert lanczos <= power / 4
+    assert stop.iterations <= power / 3  # the residual test stops early enough
+
+
+@pytest.mark.filterwarnings("error")  # e.g. no overflow casting the basis to float32
+def test_lanczos_with_float32_products():
+    rng = np.random.default_rng(3)
+    H = with_spectrum(np.r_[rng.uniform(-1, 1, 299), 3.0], rng)
+    H32 = H.astype(np.float32)
+    lam = np.linalg.eigvalsh(H)
+
+    def hvp(v):
+        return H32 @ v.astype(np.float32)
+
+    top = top_eigenvalue(hvp, 300, rng=rng, tol=1e-5)
+    assert top.converged and top.vector.dtype == np.float32
+    assert top.value == pytest.approx(lam[-1], rel=1e-5)
+    est = lanczos_eigenvalues(hvp, 300, 2, which="both_ends", rng=rng, tol=1e-4)
+    assert [e.vector.dtype for e in est] == [np.float32] * 4
+    assert np.all(np.abs(values(est)[[0, -1]] - lam[[0, -1]]) <= 1e-4 * 3)
+
+
+def test_top_eigenvalues_is_lanczos_largest():
+    H = random_symmetric(20, np.random.default_rng(0))
+    a = top_eigenvalues(matvec(H), 20, 3, rng=np.random.default_rng(1))
+    b = lanczos_eigenvalues(matvec(H), 20, 3, which="largest", rng=np.random.default_rng(1))
+    assert [(x.value, x.iterations) for x in a] == [(x.value, x.iterations) for x in b]
+    c = top_eigenvalue(matvec(H), 20, rng=np.random.default_rng(1))
+    d = lanczos_eigenvalues(matvec(H), 20, rng=np.random.default_rng(1))[0]
+    assert (c.value, c.iterations, c.residual) == (d.value, d.iterations, d.residual)
+
+
+@PROPERTY
+@given(d=DIMS, seed=SEEDS)
+def test_power_iteration_reports_its_residual(d, seed):
+    rng = np.random.default_rng(seed)
+    H = random_symmetric(d, rng)
+    for est in (top_eigenvalue(matvec(H), d, rng=rng, max_iter=20, method="power"),
+                smallest_eigenvalue(matvec(H), d, rng=rng, max_iter=20, method="power")):
+        assert est.residual == pytest.approx(residual(H, est), rel=1e-9, abs=1e-12)
+        assert np.min(np.abs(np.linalg.eigvalsh(H) - est.value)) <= est.residual + 1e-12
 
 
 # --------------------------------------------------------------------------
@@ -387,21 +677,24 @@ def test_diagonal_of_a_block_diagonal_matrix():
 # Reproducibility
 # --------------------------------------------------------------------------
 
-def test_same_seed_same_results():
+@METHODS
+def test_same_seed_same_results(method):
     H = random_symmetric(6, np.random.default_rng(0))
     hvp = matvec(H)
 
     def run(seed):
         rng = np.random.default_rng(seed)
-        top = top_eigenvalue(hvp, 6, rng=rng, max_iter=50)
-        low = smallest_eigenvalue(hvp, 6, rng=rng, max_iter=50)
+        # Lanczos with max_iter < 6 stops before K_m is all of R^6: the vector depends on q₁.
+        top = top_eigenvalue(hvp, 6, rng=rng, max_iter=4, method=method)
+        low = smallest_eigenvalue(hvp, 6, rng=rng, max_iter=4, method=method)
         tr = hutchinson_trace(hvp, 6, n_samples=5, rng=rng)
         dg = hutchinson_diagonal(hvp, 6, n_samples=5, rng=rng)
         return top, low, tr, dg
 
     a, b, c = run(42), run(42), run(43)
     for x, y in zip(a[:2], b[:2], strict=True):
-        assert (x.value, x.iterations, x.converged) == (y.value, y.iterations, y.converged)
+        assert ((x.value, x.iterations, x.converged, x.residual)
+                == (y.value, y.iterations, y.converged, y.residual))
         np.testing.assert_array_equal(x.vector, y.vector)
     assert a[2] == b[2]
     np.testing.assert_array_equal(a[3], b[3])
@@ -410,7 +703,8 @@ def test_same_seed_same_results():
     assert not np.array_equal(a[0].vector, c[0].vector)
 
 
-def test_hvp_cannot_corrupt_the_iteration_by_writing_into_v():
+@METHODS
+def test_hvp_cannot_corrupt_the_iteration_by_writing_into_v(method):
     H = np.diag([3.0, 1.0, 0.5])
 
     def hvp(v):
@@ -418,7 +712,7 @@ def test_hvp_cannot_corrupt_the_iteration_by_writing_into_v():
         v[:] = 0.0  # a careless hvp that overwrites its argument
         return out
 
-    est = top_eigenvalue(hvp, 3, rng=np.random.default_rng(0), tol=1e-12)
+    est = top_eigenvalue(hvp, 3, rng=np.random.default_rng(0), tol=1e-12, method=method)
     assert est.value == pytest.approx(3.0, rel=1e-9)
 
 
@@ -430,7 +724,9 @@ def test_tools_run_matrix_free_at_dimension_1e5():
     """A banded operator H = D + ε T (T: ones on the first off-diagonals), d = 10⁵.
 
     A d×d float matrix would need 80 GB; the four tools together must stay
-    under 50 MB of new memory and finish in about a second.
+    under 50 MB of new memory (Lanczos keeps its ~15 basis vectors, 0.8 MB each) and
+    finish in about a second (5 s allowed: on a busy shared machine threaded BLAS calls
+    are several times slower).
     """
     d, eps = 100_000, 0.1
     rng = np.random.default_rng(0)
@@ -453,7 +749,7 @@ def test_tools_run_matrix_free_at_dimension_1e5():
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
 
-    assert elapsed < 2.0
+    assert elapsed < 5.0
     assert peak < 50e6
     # Weyl: each eigenvalue of D + εT is within ε‖T‖ <= 2ε of the matching one of D.
     assert top.converged and abs(top.value - 5.0) <= 2 * eps
@@ -475,18 +771,25 @@ def I3(v):
     return v
 
 
+FNS = {"top": top_eigenvalue, "smallest": smallest_eigenvalue,
+       "top_power": functools.partial(top_eigenvalue, method="power"),
+       "smallest_power": functools.partial(smallest_eigenvalue, method="power"),
+       "lanczos": functools.partial(lanczos_eigenvalues, k=1, which="both_ends"),
+       "top_k": functools.partial(top_eigenvalues, k=2),
+       "trace": hutchinson_trace, "diagonal": hutchinson_diagonal}
+
+
 def call(name, **override):
     """Call a tool with valid arguments except for ``override``."""
-    fns = {"top": top_eigenvalue, "smallest": smallest_eigenvalue,
-           "trace": hutchinson_trace, "diagonal": hutchinson_diagonal}
     kwargs = {"hvp": I3, "dim": 3, "rng": np.random.default_rng(0)}
     kwargs |= {"n_samples": 2} if name in ("trace", "diagonal") else {"tol": 1e-6,
                                                                      "max_iter": 10}
     kwargs |= override
-    return fns[name](kwargs.pop("hvp"), kwargs.pop("dim"), **kwargs)
+    return FNS[name](kwargs.pop("hvp"), kwargs.pop("dim"), **kwargs)
 
 
-ALL = ["top", "smallest", "trace", "diagonal"]
+ALL = list(FNS)
+EIGEN = ["top", "smallest", "top_power", "smallest_power", "lanczos", "top_k"]
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -538,21 +841,22 @@ def test_rejects_bad_n_samples(name, n_samples):
         call(name, n_samples=n_samples)
 
 
-@pytest.mark.parametrize("name", ["top", "smallest"])
+@pytest.mark.parametrize("name", EIGEN)
 @pytest.mark.parametrize("tol", [0.0, -1e-6, np.nan, np.inf, "1e-6"])
 def test_rejects_bad_tol(name, tol):
     with pytest.raises(ValueError, match=r"^tol must"):
         call(name, tol=tol)
 
 
-@pytest.mark.parametrize("name", ["top", "smallest"])
+@pytest.mark.parametrize("name", EIGEN)
 @pytest.mark.parametrize("max_iter", [0, -1, 10.0])
 def test_rejects_bad_max_iter(name, max_iter):
     with pytest.raises(ValueError, match=r"^max_iter must"):
         call(name, max_iter=max_iter)
 
 
-@pytest.mark.parametrize("fn", [top_eigenvalue, smallest_eigenvalue])
+@pytest.mark.parametrize("fn", [FNS["top"], FNS["smallest"], FNS["top_power"],
+                                FNS["smallest_power"]])
 @pytest.mark.parametrize("shift", [np.nan, np.inf, "1", [1.0]])
 def test_rejects_bad_shift(fn, shift):
     with pytest.raises(ValueError, match=r"^shift must"):
@@ -567,3 +871,39 @@ def test_top_eigenvalue_rejects_shift_none():
 def test_rng_is_required():
     with pytest.raises(TypeError):
         top_eigenvalue(I3, 3)  # keyword-only and without a default: results are seeded
+
+
+@pytest.mark.parametrize("fn", [top_eigenvalue, smallest_eigenvalue])
+@pytest.mark.parametrize("method", ["Lanczos", "power iteration", None, 1])
+def test_rejects_an_unknown_method(fn, method):
+    with pytest.raises(ValueError, match=r"^method must be 'lanczos' or 'power'"):
+        fn(I3, 3, rng=np.random.default_rng(0), method=method)
+
+
+@pytest.mark.parametrize("name", ["lanczos", "top_k"])
+@pytest.mark.parametrize("k", [0, -1, 1.5, True, None])
+def test_rejects_bad_k(name, k):
+    with pytest.raises(ValueError, match=r"^k must"):
+        call(name, k=k)
+
+
+@pytest.mark.parametrize("k", [4, 10])
+def test_rejects_k_above_dim(k):
+    with pytest.raises(ValueError, match=r"^k must be <= dim = 3"):
+        lanczos_eigenvalues(I3, 3, k, rng=np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("which", ["top", "Largest", None, "both"])
+def test_rejects_bad_which(which):
+    with pytest.raises(ValueError, match=r"^which must be one of 'largest', 'smallest'"):
+        call("lanczos", which=which)
+
+
+@pytest.mark.parametrize(("k", "which", "least"), [(3, "largest", 3), (2, "both_ends", 4),
+                                                   (3, "both_ends", 5)])
+def test_rejects_max_iter_below_the_number_of_values_wanted(k, which, least):
+    with pytest.raises(ValueError, match=rf"^max_iter must be >= {least}"):
+        lanczos_eigenvalues(I3, 5, k, which=which, rng=np.random.default_rng(0),
+                            max_iter=least - 1)
+    lanczos_eigenvalues(I3, 5, k, which=which, rng=np.random.default_rng(0), max_iter=least)
+
