@@ -529,3 +529,66 @@ def test_a_gradient_returned_as_a_list_still_works():
 
     traj = run(GD(0.1), ListGrad(), np.ones(2), 10)
     np.testing.assert_allclose(traj.final, 0.8**10 * np.ones(2))
+
+
+def test_loss_every_measures_less_and_changes_no_iterate():
+    """Full batch: the same iterates; the loss only at measured steps (and the last)."""
+    q = Rosenbrock(b=2.0, dim=3)
+    w0 = np.array([-1.2, 1.0, 0.5])
+    every = run(GD(0.01), q, w0, 25, keep_every=1)
+    thin = run(GD(0.01), q, w0, 25, keep_every=1, loss_every=10)
+    assert np.array_equal(every.w, thin.w)
+    measured = np.array([0, 10, 20, 25])
+    np.testing.assert_array_equal(np.flatnonzero(np.isfinite(thin.loss)), measured)
+    assert np.array_equal(thin.loss[measured], every.loss[measured])
+    assert np.array_equal(thin.grad_norm, every.grad_norm)  # the step needs g anyway
+
+
+def test_loss_every_with_mini_batches_skips_the_full_gradient():
+    from optbook.networks import MLP
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 3)), rng.integers(0, 3, 40)
+
+    class Counting(MLP):
+        full = 0
+
+        def loss_and_grad(self, w):
+            if self.n == 40:
+                Counting.full += 1
+            return super().loss_and_grad(w)
+
+    net = Counting(X, y, hidden=(5,))
+    w0 = net.initial_weights(np.random.default_rng(1))
+    runs = {}
+    for k in (1, 10):
+        Counting.full = 0
+        runs[k] = run(GD(0.1), net, w0, 30, batch_size=4, rng=np.random.default_rng(2),
+                      loss_every=k)
+        runs[k].full = Counting.full
+    assert np.array_equal(runs[1].w, runs[10].w)  # the same batches, the same steps
+    assert runs[1].full == 31 and runs[10].full == 4  # t = 0, 10, 20, 30
+    measured = np.isfinite(runs[10].loss)
+    np.testing.assert_array_equal(np.flatnonzero(measured), [0, 10, 20, 30])
+    assert np.array_equal(runs[10].loss[measured], runs[1].loss[measured])
+    assert np.isnan(runs[10].grad_norm[~measured]).all()
+
+
+def test_run_uses_loss_and_grad_when_a_problem_has_it():
+    from optbook.networks import MLP
+
+    rng = np.random.default_rng(0)
+    net = MLP(rng.standard_normal((30, 4)), rng.integers(0, 2, 30), hidden=(6,))
+    traj = run(GD(0.5), net, net.initial_weights(rng), 10, keep_every=1)
+    np.testing.assert_array_equal(traj.loss, [net.loss(w) for w in traj.w])
+    np.testing.assert_array_equal(traj.grad_norm,
+                                  [np.linalg.norm(net.grad(w)) for w in traj.w])
+
+
+def test_a_diverging_mini_batch_run_is_found_at_the_next_measured_step():
+    from optbook.problems import LeastSquares
+
+    rng = np.random.default_rng(0)
+    ls = LeastSquares(rng.standard_normal((3, 20)), rng.standard_normal(20))
+    traj = run(GD(5.0), ls, np.ones(3), 100, batch_size=5, rng=rng, loss_every=7)
+    assert traj.diverged and traj.diverged_at % 7 == 0

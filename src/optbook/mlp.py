@@ -245,9 +245,15 @@ class MLP:
         r"""The gradient by backpropagation: :math:`\delta^{(L)} = \partial L/\partial z^{(L)}`,
         :math:`\nabla_{W_l} L = \delta^{(l)\top} a^{(l-1)}`,
         :math:`\delta^{(l-1)} = (\delta^{(l)} W_l)\odot\sigma'(z^{(l-1)})`."""
+        return self.loss_and_grad(w)[1]
+
+    def loss_and_grad(self, w) -> tuple[float, np.ndarray]:
+        """:math:`L(w)` and :math:`\nabla L(w)` from one forward pass (what
+        :func:`optbook.optimizers.run` calls when a problem has it)."""
         layers = self.unpack(w)
         with np.errstate(over="ignore", invalid="ignore"):
             Z, A = self._forward(layers, self.X)
+            value = self._loss_of(Z[-1])
             delta = self._output_delta(Z[-1])
             grads = [None] * len(layers)
             for k in range(len(layers) - 1, -1, -1):
@@ -255,7 +261,7 @@ class MLP:
                 grads[k] = (delta.T @ A[k], delta.sum(axis=0))
                 if k > 0:
                     delta = (delta @ W) * self._d1(Z[k - 1])
-        return self.pack(grads)
+        return value, self.pack(grads)
 
     def hvp(self, w, v) -> np.ndarray:
         r"""The Hessian-vector product :math:`\nabla^2 L(w)\,v`, exactly, by the R-operator

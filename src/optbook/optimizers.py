@@ -579,8 +579,9 @@ class Trajectory:
         w: iterates, shape ``(k, d)``; row ``i`` is :math:`w_{t_i}` and ``w[0] = w0``.
             With ``keep_every=1`` ``k = steps + 1`` and ``t_i = i`` (see :func:`run` for
             the default), in the precision of ``w0``.
-        loss: :math:`L(w_t)` at every step, shape ``(steps + 1,)``.
-        grad_norm: :math:`\|\nabla L(w_t)\|` at every step, shape ``(steps + 1,)``.
+        loss: :math:`L(w_t)` at every step, shape ``(steps + 1,)`` (``nan`` at the steps
+            ``run(..., loss_every=k)`` does not measure).
+        grad_norm: :math:`\|\nabla L(w_t)\|` at every step, shape ``(steps + 1,)`` (the same).
         t: the step numbers of the rows of ``w``.
         diverged: whether the run stopped because the loss exploded.
         diverged_at: the first step whose loss was non-finite or above the
@@ -621,7 +622,7 @@ def default_keep_every(steps: int, w: np.ndarray) -> int:
 def run(optimizer, problem, w0, steps: int, *, keep_every: int | None = None,
         divergence_threshold: float = 1e8, batch_size: int | None = None,
         replace: bool = False, rng=None, record: dict | None = None,
-        record_every: int = 1) -> Trajectory:
+        record_every: int = 1, loss_every: int = 1) -> Trajectory:
     r"""Apply ``optimizer`` to ``problem`` for ``steps`` steps from ``w0``.
 
     Each step evaluates :math:`g_t = \nabla L(w_t)` and applies
@@ -663,6 +664,13 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int | None = None,
             :math:`\lambda_{\max}(\nabla^2 L(w_t))` (:func:`optbook.experiments.sharpness`).
             They land in ``Trajectory.records`` and ``Trajectory.record_t``.
         record_every: the stride of the measurements, >= 1.
+        loss_every: evaluate the full loss :math:`L(w_t)` and :math:`\|\nabla L(w_t)\|`
+            every ``loss_every`` steps (and at the last); in between ``Trajectory.loss``
+            holds ``nan``, and so does ``grad_norm`` with mini-batches. With mini-batches
+            the full loss and gradient cost :math:`n/B` times a batch gradient, most of a
+            step: ``loss_every=n // B``
+            measures once per epoch. Divergence is then found at the next measured step
+            (or, with full gradients, at the first non-finite gradient).
 
     Returns:
         A :class:`Trajectory`; its ``loss`` and ``grad_norm`` are always of the full loss.
@@ -677,6 +685,7 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int | None = None,
     keep_every = (default_keep_every(steps, w) if keep_every is None
                   else as_count(keep_every, "keep_every"))
     threshold = as_scalar(divergence_threshold, "divergence_threshold", positive=True)
+    loss_every = as_count(loss_every, "loss_every")
     sample = _batch_sampler(problem, batch_size, replace, rng)
     record_t, records = _recorder(record, record_every, steps)
     state = init_state(optimizer, w, rng)
@@ -692,9 +701,12 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int | None = None,
     k, next_record = 0, record_t[0] if records else -1
     diverged_at = None
     with quiet():  # one error state for the whole loop, not one per evaluation
-        loss[0] = problem.loss(w)
+        evaluate = _evaluator(problem)
+        loss[0], g = evaluate(w)
+        grad, g = _checked_grad(problem, g)
+        if grad is not problem.grad:  # a gradient that must be converted at every step
+            evaluate = lambda x: (problem.loss(x), grad(x))  # noqa: E731
         limit = threshold * max(1.0, abs(loss[0]))
-        grad = problem.grad
         for t in range(steps + 1):
             if t == next_kept:
                 W[row] = w
@@ -705,10 +717,8 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int | None = None,
                     records[name][k] = f(w, state)
                 k += 1
                 next_record = record_t[k] if k < len(record_t) else -1
-            g = grad(w)
-            if t == 0:
-                grad, g = _checked_grad(problem, g)
-            grad_norm[t] = math.sqrt(g @ g)  # ‖g‖, as np.linalg.norm computes it
+            if g is not None:
+                grad_norm[t] = math.sqrt(g @ g)  # ‖g‖, as np.linalg.norm computes it
             if t == steps:
                 break
             if sample is None:
@@ -716,10 +726,19 @@ def run(optimizer, problem, w0, steps: int, *, keep_every: int | None = None,
             else:
                 batch = problem.subset(sample())
                 step(batch.grad(w), state, w, batch)
-            L = loss[t + 1] = problem.loss(w)
-            if not abs(L) <= limit:  # also true for nan and inf: the loss exploded
+            measured = (t + 1) % loss_every == 0 or t + 1 == steps
+            if measured:  # the full loss and gradient at w_{t+1}
+                L, g = evaluate(w)
+                loss[t + 1] = L
+                ok = abs(L) <= limit  # false for nan and inf too: the loss exploded
+            elif sample is None:  # only the gradient the next step needs
+                g = grad(w)
+                ok = math.isfinite(g @ g)
+            else:  # nothing full: divergence shows at the next measured step
+                g, ok = None, True
+            if not ok:
                 diverged_at = t + 1
-                if not math.isfinite(L):
+                if measured and not math.isfinite(L):
                     loss[t + 1] = np.nan  # inf - inf and such: recorded as nan
                 if t + 1 == next_kept and np.all(np.isfinite(w)):
                     W[row] = w
@@ -743,6 +762,16 @@ def _recorder(record, record_every, steps):
     if times[-1] != steps:
         times.append(steps)
     return times, {name: np.full(len(times), np.nan) for name in record}
+
+
+def _evaluator(problem):
+    """The function ``w -> (L(w), ∇L(w))``: ``problem.loss_and_grad`` when the problem has
+    one (e.g. a network, from one forward pass), else ``loss`` and ``grad``."""
+    both = getattr(problem, "loss_and_grad", None)
+    if callable(both):
+        return both
+    loss, grad = problem.loss, problem.grad
+    return lambda w: (loss(w), grad(w))
 
 
 def _checked_grad(problem, g0):
