@@ -102,3 +102,22 @@ def test_record_rejects_bad_arguments():
         run(GD(0.1), q, np.ones(2), 3, record={"a": lambda w, s: 0.0}, record_every=0)
     with pytest.raises(ValueError, match="rng"):
         sharpness(q, rng=0)
+
+
+def test_a_warm_start_needs_fewer_products_and_finds_the_same_eigenvalue():
+    from optbook.hessian import top_eigenvalue
+
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.standard_normal((300, 300)))
+    lam = np.r_[10.0, 9.0, np.linspace(0.0, 8.0, 298)]
+    H = (Q * lam) @ Q.T
+    cold = top_eigenvalue(lambda v: H @ v, 300, rng=np.random.default_rng(1), tol=1e-8)
+    H2 = H + 1e-3 * np.outer(Q[:, 0], Q[:, 0])  # the next measurement: H moved a little
+    warm = top_eigenvalue(lambda v: H2 @ v, 300, rng=np.random.default_rng(1), tol=1e-8,
+                          v0=cold.vector)
+    fresh = top_eigenvalue(lambda v: H2 @ v, 300, rng=np.random.default_rng(1), tol=1e-8)
+    assert warm.value == pytest.approx(10.001, rel=1e-8) == fresh.value
+    assert warm.iterations < fresh.iterations
+    for bad in (np.zeros(300), np.ones(3), [np.nan] * 300):
+        with pytest.raises(ValueError, match="v0"):
+            top_eigenvalue(lambda v: H @ v, 300, rng=rng, v0=bad)

@@ -137,16 +137,21 @@ def sharpness(problem, *, rng: np.random.Generator, tol: float = 1e-3):
     :math:`(w, \text{state}) \mapsto \lambda_{\max}(\nabla^2 L(w))`, by Lanczos on the
     problem's Hessian-vector products, to relative accuracy ``tol``.
 
-    ``rng`` draws each Lanczos start vector (pass a generator of its own, so that
-    measuring does not change the run's batches).
+    Each measurement starts Lanczos from the previous one's eigenvector (a warm start:
+    along a run the Hessian changes little between measurements, so fewer products are
+    needed); ``rng`` draws the random part of each start vector (pass a generator of its
+    own, so that measuring does not change the run's batches).
     """
     check_problem(problem)
     tol = as_scalar(tol, "tol", positive=True)
     rng = _check_generator(rng)
+    previous = {"v": None}
 
     def measure(w, state=None) -> float:
-        return top_eigenvalue(lambda v: problem.hvp(w, v), problem.dim, rng=rng,
-                              tol=tol).value
+        est = top_eigenvalue(lambda v: problem.hvp(w, v), problem.dim, rng=rng, tol=tol,
+                             v0=previous["v"])
+        previous["v"] = est.vector
+        return est.value
 
     return measure
 

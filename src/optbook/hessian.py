@@ -315,14 +315,15 @@ class _Krylov:
     block ``j // _BLOCK``), so that growing it never copies it.
     """
 
-    def __init__(self, hvp: HVP, dim: int, m_max: int, rng: np.random.Generator):
+    def __init__(self, hvp: HVP, dim: int, m_max: int, rng: np.random.Generator,
+                 v0: np.ndarray | None = None):
         self.hvp, self.dim, self.m_max, self.rng = hvp, dim, m_max, rng
         self.blocks: list[np.ndarray] = []
         self.alpha, self.beta = np.zeros(m_max), np.zeros(m_max)
         self.cut = np.zeros(m_max)  # beta_j dropped at a restart (T has a zero there)
         self.m, self.start, self.scale = 0, 0, 0.0  # start: the first row of the newest block
         self.dtype = np.dtype(float)
-        q = rng.standard_normal(dim)
+        q = _start(rng, dim, v0)
         self._set(0, q / np.linalg.norm(q))
 
     @property
@@ -407,9 +408,28 @@ class _Krylov:
         return T
 
 
-def _lanczos(hvp, dim, k, which, rng, tol, max_iter) -> list[EigenEstimate]:
+def _start(rng: np.random.Generator, dim: int, v0) -> np.ndarray:
+    """The first vector: random, or a warm start ``v0`` (a guess of the eigenvector, e.g.
+    the previous one along a run) plus a random 1 % of its length, so that no direction
+    of the space is missing from the start."""
+    r = rng.standard_normal(dim)
+    if v0 is None:
+        return r
+    return v0 / np.linalg.norm(v0) + 0.01 * r / np.linalg.norm(r)
+
+
+def _check_start(v0, dim: int):
+    if v0 is None:
+        return None
+    v0 = np.array(as_vector(v0, "v0", dim=dim), dtype=float)
+    if not np.any(v0):
+        raise ValueError("v0 must be a nonzero vector (a guess of the eigenvector)")
+    return v0
+
+
+def _lanczos(hvp, dim, k, which, rng, tol, max_iter, v0=None) -> list[EigenEstimate]:
     """The Lanczos run of :func:`lanczos_eigenvalues`, on checked arguments."""
-    K = _Krylov(hvp, dim, min(max_iter, dim), rng)  # K_m cannot outgrow R^d
+    K = _Krylov(hvp, dim, min(max_iter, dim), rng, v0)  # K_m cannot outgrow R^d
     wanted = min(2 * k, dim) if which == "both_ends" else k
     while True:
         w, b = K.step()
@@ -471,7 +491,7 @@ def _check_method(method) -> str:
 
 def top_eigenvalue(hvp: HVP, dim: int, *, rng: np.random.Generator, tol: float = 1e-6,
                    max_iter: int = 1000, shift: float = 0.0,
-                   method: str = "lanczos") -> EigenEstimate:
+                   method: str = "lanczos", v0=None) -> EigenEstimate:
     r""":math:`\lambda_{\max}(H)`, by the Lanczos method (default) or by power iteration.
 
     **Lanczos** (``method="lanczos"``): the largest Ritz value of
@@ -529,6 +549,9 @@ def top_eigenvalue(hvp: HVP, dim: int, *, rng: np.random.Generator, tol: float =
         max_iter: the largest number of Hessian-vector products, >= 1.
         shift: the shift :math:`s` of power iteration (no effect on Lanczos).
         method: ``"lanczos"`` (default) or ``"power"``.
+        v0: a guess of the eigenvector to start from (e.g. the previous one along a
+            run: :func:`optbook.experiments.sharpness`), perturbed by 1 % at random;
+            ``None`` (default): a random start.
 
     Returns:
         An :class:`EigenEstimate`; ``converged`` is ``False`` if ``max_iter``
@@ -540,9 +563,10 @@ def top_eigenvalue(hvp: HVP, dim: int, *, rng: np.random.Generator, tol: float =
     tol = as_scalar(tol, "tol", positive=True)
     max_iter = as_count(max_iter, "max_iter")
     shift = as_scalar(shift, "shift")
+    v0 = _check_start(v0, dim)
     if _check_method(method) == "lanczos":
-        return _lanczos(hvp, dim, 1, "largest", rng, tol, max_iter)[0]
-    return _power_iteration(hvp, dim, rng, tol, max_iter, shift)
+        return _lanczos(hvp, dim, 1, "largest", rng, tol, max_iter, v0)[0]
+    return _power_iteration(hvp, dim, rng, tol, max_iter, shift, v0)
 
 
 def top_eigenvalues(hvp: HVP, dim: int, k: int, *, rng: np.random.Generator,
@@ -556,9 +580,9 @@ def top_eigenvalues(hvp: HVP, dim: int, k: int, *, rng: np.random.Generator,
                                max_iter=max_iter)
 
 
-def _power_iteration(hvp, dim, rng, tol, max_iter, shift) -> EigenEstimate:
+def _power_iteration(hvp, dim, rng, tol, max_iter, shift, v0=None) -> EigenEstimate:
     """Power iteration on :math:`H - sI` (see :func:`top_eigenvalue`), on checked arguments."""
-    v = rng.standard_normal(dim)
+    v = _start(rng, dim, v0)
     v /= np.linalg.norm(v)
     rho_prev = np.nan
     for k in range(1, max_iter + 1):
