@@ -1,6 +1,7 @@
 # optbook: two commands build and test everything (see README.md).
 #   make book   build the website into _build/html (creates .venv if needed)
-#   make test   lint, unit tests and every chapter run as a test
+#   make test   lint, every tier of tests/ and every chapter run as a test
+#   make test-fast  lint and the unit and property tests only (under a minute)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 PYTHON ?= python3
@@ -8,11 +9,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 NOTEBOOKS := $(wildcard book/*.ipynb)
 
-.PHONY: book live test lint pytest nbval serve lab bench clean help student test-compat
+.PHONY: book live test test-fast lint pytest nbval serve lab bench clean help student test-compat
 
 help:
 	@echo "make book   build the book into _build/html and print the path of index.html"
-	@echo "make test   ruff, pytest on tests/ and nbval on every chapter"
+	@echo "make test   ruff, every tier of tests/ (book, browser, kernel, slow) and nbval"
+	@echo "make test-fast  ruff and the unit and property tests only (under a minute)"
 	@echo "make serve  serve the built site on http://localhost:8000"
 	@echo "make lab    open the chapters in JupyterLab with live sliders"
 	@echo "make bench  time each chapter and each slider update"
@@ -66,8 +68,10 @@ book: $(VENV)/.runtime $(MATHJAX) _build/.optbook-stamp live
 lint: $(VENV)/.test
 	$(BIN)/ruff check src tests benchmarks book tools
 
+# Every tier (tests/conftest.py): plain `pytest tests` leaves out the book, browser,
+# kernel and slow tests.
 pytest: $(VENV)/.test
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --all-tiers
 
 # Chapters must run without warnings: the kernel turns these into errors.
 NB_WARNINGS := error::RuntimeWarning,error::UserWarning,error::FutureWarning
@@ -76,6 +80,10 @@ nbval: $(VENV)/.test
 	PYTHONWARNINGS=$(NB_WARNINGS) $(BIN)/python -m pytest --nbval-lax $(NOTEBOOKS)
 
 test: lint pytest nbval
+
+# The developer's loop: no book build, no browser, no kernel.
+test-fast: lint
+	$(BIN)/python -m pytest tests
 
 # test-compat: the unit tests and every chapter on the browser's versions (Pyodide 0.27.7:
 # Python 3.12, numpy 2.0.2, matplotlib 3.8.4, sympy 1.14.0), pinned in requirements-compat.txt,
@@ -100,7 +108,7 @@ test-compat: $(COMPAT_VENV)/.installed
 	@$(COMPAT_BIN)/python -c 'import sys, numpy, matplotlib, sympy; print("compat:", \
 	  sys.version.split()[0], "numpy", numpy.__version__, "matplotlib", matplotlib.__version__, \
 	  "sympy", sympy.__version__)'
-	$(COMPAT_RUN) $(COMPAT_BIN)/python -m pytest tests -p no:cacheprovider \
+	$(COMPAT_RUN) $(COMPAT_BIN)/python -m pytest tests -p no:cacheprovider --all-tiers \
 	  --ignore=tests/test_site.py
 	$(COMPAT_RUN) PYTHONWARNINGS=$(NB_WARNINGS) $(COMPAT_BIN)/python -m pytest -p no:cacheprovider \
 	  --nbval-lax --nbval-current-env $(NOTEBOOKS)
@@ -118,8 +126,10 @@ lab: $(VENV)/.test
 	$(BIN)/python -m pip install --quiet "jupyterlab>=4,<5"
 	$(BIN)/jupyter lab book/
 
-bench: $(VENV)/.runtime
-	$(BIN)/python benchmarks/chapters.py
+# Every performance figure next to its goal (issue #18), in one process; rows also in
+# _build/bench.json. torch (test dependency) is the reference for the optimiser steps.
+bench: $(VENV)/.test
+	$(BIN)/python benchmarks/perf.py
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

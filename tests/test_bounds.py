@@ -12,7 +12,16 @@ real gradient-descent runs. Bad arguments must raise a ``ValueError`` naming the
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from helpers import (
+    PROPERTY,
+    SEEDS,
+    from_spectrum,
+    non_separable_logistic,
+    random_orthogonal,
+    random_spd,
+    random_symmetric,
+)
+from hypothesis import given
 from hypothesis import strategies as st
 
 from optbook import GD, LeastSquares, LogisticRegression, Newton, Quadratic, bounds, run
@@ -30,8 +39,6 @@ from optbook.bounds import (
 )
 from optbook.spectral import condition_number
 
-PROPERTY = settings(max_examples=30, deadline=None)
-SEEDS = st.integers(0, 2**32 - 1)
 DIMS = st.integers(1, 8)
 
 
@@ -39,38 +46,11 @@ DIMS = st.integers(1, 8)
 # Random problems
 # --------------------------------------------------------------------------
 
-def random_symmetric(d, rng):
-    A = rng.uniform(-2, 2, (d, d))
-    return (A + A.T) / 2
-
-
-def random_pd(d, rng, lo=0.5, hi=5.0):
-    """A positive definite H = Q diag(lam) Qᵀ with eigenvalues in [lo, hi]; returns H, lam, Q
-    (lam increasing, Q's columns the eigenvectors)."""
-    Q, _ = np.linalg.qr(rng.normal(size=(d, d)))
-    lam = np.sort(rng.uniform(lo, hi, d))
-    H = Q @ np.diag(lam) @ Q.T
-    return (H + H.T) / 2, lam, Q
-
-
 def pd_with_kappa(d, rng, kappa):
     """A positive definite H with eigenvalues 1 and kappa (and others in between)."""
-    Q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    Q = random_orthogonal(d, rng)
     lam = np.sort(np.r_[1.0, kappa, rng.uniform(1.0, kappa, d - 2)])[:d]
-    H = Q @ np.diag(lam) @ Q.T
-    return (H + H.T) / 2, lam, Q
-
-
-def non_separable_logistic(d, extra, rng):
-    """Logistic regression with a unique minimiser: d spanning samples appear twice with
-    opposite labels (so no w != 0 has all margins >= 0), plus ``extra`` labelled samples."""
-    base = rng.normal(size=(d, d)) + 2 * np.eye(d)
-    w_true = rng.normal(size=d)
-    more = rng.normal(size=(d, extra))
-    labels = np.where(rng.uniform(size=extra) < 1 / (1 + np.exp(-more.T @ w_true)), 1.0, -1.0)
-    Phi = np.hstack([base, base, more])
-    y = np.r_[np.ones(d), -np.ones(d), labels]
-    return LogisticRegression(Phi, y)
+    return from_spectrum(Q, lam), lam, Q
 
 
 def newton_minimizer(problem, steps=40):
@@ -201,7 +181,7 @@ def test_best_step_minimises_the_change_and_is_half_the_max_decreasing_step(d, s
 
 def pd_quadratic(d, seed):
     rng = np.random.default_rng(seed)
-    H, lam, Q = random_pd(d, rng)
+    H, lam, Q = random_spd(d, rng)
     q = Quadratic(H, rng.uniform(-2, 2, d))
     w_star = np.linalg.solve(H, q.b)
     # A start with a unit component along the top eigenvector, plus a random part.
@@ -250,7 +230,7 @@ def test_gd_diverges_just_above_max_stable_step(d, seed):
 @given(d=DIMS, seed=SEEDS)
 def test_optimal_fixed_step_minimises_the_worst_contraction(d, seed):
     rng = np.random.default_rng(seed)
-    H, lam, _ = random_pd(d, rng, lo=0.1, hi=10.0)
+    H, lam, _ = random_spd(d, rng, lo=0.1, hi=10.0)
     eta = optimal_fixed_step(H)
     assert eta == pytest.approx(2 / (lam[0] + lam[-1]), rel=1e-12)
 
@@ -296,7 +276,7 @@ def test_gd_at_optimal_step_solves_a_one_dimensional_quadratic_in_one_step():
 @given(d=DIMS, seed=SEEDS)
 def test_gd_rate_from_kappa_agrees_with_gd_rate_from_H(d, seed):
     rng = np.random.default_rng(seed)
-    H, _, _ = random_pd(d, rng, lo=0.01, hi=10.0)
+    H, _, _ = random_spd(d, rng, lo=0.01, hi=10.0)
     assert gd_rate(kappa=condition_number(H)) == pytest.approx(gd_rate(H), rel=1e-14)
 
 
@@ -523,13 +503,11 @@ def test_iterations_for_tolerance_rejects_a_ratio_outside_0_1(ratio):
 # gd_contraction
 # --------------------------------------------------------------------------
 
-@settings(max_examples=30, deadline=None)
-@given(st.integers(1, 8), st.integers(0, 2**32 - 1))
+@PROPERTY
+@given(DIMS, SEEDS)
 def test_gd_contraction_is_below_one_exactly_inside_the_stable_range(d, seed):
     rng = np.random.default_rng(seed)
-    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
-    H = (Q * rng.uniform(0.1, 10.0, d)) @ Q.T
-    H = (H + H.T) / 2
+    H, _, _ = random_spd(d, rng, lo=0.1, hi=10.0)
     two_over = bounds.max_stable_step(H)
     etas = two_over * np.array([0.01, 0.5, 0.99, 1.0, 1.01])
     q = bounds.gd_contraction(H, etas)
@@ -557,7 +535,7 @@ def test_gd_contraction_rejects_bad_input():
 # PL* (Chapter 5): the loss bound holds along GD on over-parameterised least squares
 # --------------------------------------------------------------------------
 
-@settings(max_examples=30, deadline=None)
+@PROPERTY
 @given(d=st.integers(2, 8), extra=st.integers(1, 6), seed=st.integers(0, 2**16))
 def test_pl_loss_bound_holds_for_gd_on_overparameterised_least_squares(d, extra, seed):
     from optbook.spectral import lambda_max, lambda_min

@@ -8,25 +8,13 @@ Tolerances are relative to the size of the terms involved.
 """
 
 import numpy as np
-from hypothesis import given, settings
+from helpers import SEEDS, central_differences, examples, random_spd, random_symmetric
+from hypothesis import given
 from hypothesis import strategies as st
 
-PROPERTY = settings(max_examples=40, deadline=None)
-SEEDS = st.integers(0, 2**32 - 1)
+PROPERTY = examples(40)
 DIMS = st.integers(1, 12)
 RTOL = 1e-10
-
-
-def symmetric(d, rng):
-    A = rng.uniform(-2, 2, (d, d))
-    return (A + A.T) / 2
-
-
-def spd(d, rng):
-    """A symmetric positive definite matrix with eigenvalues in [0.5, 5]."""
-    Q, _ = np.linalg.qr(rng.normal(size=(d, d)))
-    H = (Q * rng.uniform(0.5, 5.0, d)) @ Q.T
-    return (H + H.T) / 2
 
 
 def loss(H, b, w):
@@ -43,10 +31,8 @@ def close(a, b, scale):
 def test_gradient_of_the_quadratic_is_Hw_minus_b(d, seed):
     """∇L(w) = Hw − b: central differences are exact for a quadratic, up to round-off."""
     rng = np.random.default_rng(seed)
-    H, b, w = symmetric(d, rng), rng.uniform(-2, 2, d), rng.uniform(-2, 2, d)
-    h = 1e-3
-    fd = np.array([(loss(H, b, w + h * e) - loss(H, b, w - h * e)) / (2 * h)
-                   for e in np.eye(d)])
+    H, b, w = random_symmetric(d, rng), rng.uniform(-2, 2, d), rng.uniform(-2, 2, d)
+    fd = central_differences(lambda v: loss(H, b, v), w, r=1e-3)
     np.testing.assert_allclose(fd, H @ w - b, rtol=1e-7, atol=1e-7)
 
 
@@ -55,7 +41,7 @@ def test_gradient_of_the_quadratic_is_Hw_minus_b(d, seed):
 def test_one_step_change_of_a_quadratic(d, seed, eta):
     """L(w − ηg) − L(w) = −η gᵀg + ½η² gᵀHg with g = Hw − b, for every η."""
     rng = np.random.default_rng(seed)
-    H, b, w = symmetric(d, rng), rng.uniform(-2, 2, d), rng.uniform(-2, 2, d)
+    H, b, w = random_symmetric(d, rng), rng.uniform(-2, 2, d), rng.uniform(-2, 2, d)
     g = H @ w - b
     change = loss(H, b, w - eta * g) - loss(H, b, w)
     formula = -eta * g @ g + 0.5 * eta**2 * g @ H @ g
@@ -68,7 +54,7 @@ def test_one_step_change_of_a_quadratic(d, seed, eta):
 def test_change_along_any_direction(d, seed, eta):
     """L(w + ηp) − L(w) = η gᵀp + ½η² pᵀHp (exercise ex-direction-step)."""
     rng = np.random.default_rng(seed)
-    H, b = symmetric(d, rng), rng.uniform(-2, 2, d)
+    H, b = random_symmetric(d, rng), rng.uniform(-2, 2, d)
     w, p = rng.uniform(-2, 2, d), rng.uniform(-2, 2, d)
     g = H @ w - b
     change = loss(H, b, w + eta * p) - loss(H, b, w)
@@ -83,7 +69,7 @@ def test_change_along_any_direction(d, seed, eta):
 def test_loss_gap_is_half_the_error_in_the_H_norm(d, seed):
     """With b = Hw*: L(w) − L(w*) = ½ (w − w*)ᵀH(w − w*)."""
     rng = np.random.default_rng(seed)
-    H, w_star, w = symmetric(d, rng), rng.uniform(-2, 2, d), rng.uniform(-2, 2, d)
+    H, w_star, w = random_symmetric(d, rng), rng.uniform(-2, 2, d), rng.uniform(-2, 2, d)
     b = H @ w_star
     e = w - w_star
     gap = loss(H, b, w) - loss(H, b, w_star)
@@ -96,7 +82,7 @@ def test_loss_gap_is_half_the_error_in_the_H_norm(d, seed):
 def test_error_of_a_gd_step_is_multiplied_by_I_minus_eta_H(d, seed, eta):
     """e_{t+1} = w − ηg − w* equals (I − ηH) e_t, with g = Hw − b and b = Hw*."""
     rng = np.random.default_rng(seed)
-    H, w_star, w = symmetric(d, rng), rng.uniform(-2, 2, d), rng.uniform(-2, 2, d)
+    H, w_star, w = random_symmetric(d, rng), rng.uniform(-2, 2, d), rng.uniform(-2, 2, d)
     g = H @ w - H @ w_star
     np.testing.assert_allclose(w - eta * g - w_star, (np.eye(d) - eta * H) @ (w - w_star),
                                rtol=RTOL, atol=RTOL * (1 + eta * np.abs(H).sum()))
@@ -107,7 +93,7 @@ def test_error_of_a_gd_step_is_multiplied_by_I_minus_eta_H(d, seed, eta):
 def test_newton_step_zeroes_the_model_gradient_and_the_loss_gradient(d, seed):
     """δ = −H⁻¹g gives g + Hδ = 0, and w⁺ = w − H⁻¹(Hw − b) gives Hw⁺ − b = 0."""
     rng = np.random.default_rng(seed)
-    H, b, w = spd(d, rng), rng.uniform(-2, 2, d), rng.uniform(-2, 2, d)
+    H, b, w = random_spd(d, rng)[0], rng.uniform(-2, 2, d), rng.uniform(-2, 2, d)
     g = H @ w - b
     delta = -np.linalg.solve(H, g)
     atol = 1e-9 * (1 + np.abs(g).max() + np.abs(b).max())
@@ -120,7 +106,7 @@ def test_newton_step_zeroes_the_model_gradient_and_the_loss_gradient(d, seed):
 def test_newton_direction_has_best_step_one(d, seed):
     """p = −H⁻¹g gives −gᵀp = pᵀHp (= gᵀH⁻¹g), so the best step along p is 1."""
     rng = np.random.default_rng(seed)
-    H, g = spd(d, rng), rng.uniform(-2, 2, d)
+    H, g = random_spd(d, rng)[0], rng.uniform(-2, 2, d)
     p = -np.linalg.solve(H, g)
     assert close(-g @ p, p @ H @ p, abs(g @ p))
 

@@ -10,13 +10,13 @@ few explicit sizes: here they are checked numerically on random problems of ever
 """
 
 import numpy as np
-from hypothesis import given, settings
+from helpers import SEEDS, central_differences, examples
+from hypothesis import given
 from hypothesis import strategies as st
 
 from optbook import LeastSquares, LogisticRegression
 
-PROPERTY = settings(max_examples=40, deadline=None)
-SEEDS = st.integers(0, 2**32 - 1)
+PROPERTY = examples(40)
 DIMS = st.integers(1, 8)
 SAMPLES = st.integers(1, 12)
 
@@ -52,10 +52,9 @@ def test_logistic_hessian_is_phi_d_phi_transpose(d, n, seed):
     s = sigmoid(absorbed.T @ w)
     formula = absorbed @ np.diag(s * (1 - s)) @ absorbed.T
     # central differences of the gradient, column by column
-    r = 1e-5
-    columns = [(problem.grad(w + r * e) - problem.grad(w - r * e)) / (2 * r) for e in np.eye(d)]
+    columns = central_differences(problem.grad, w, r=1e-5)
     scale = np.abs(Phi).max() ** 2 * n
-    np.testing.assert_allclose(np.column_stack(columns), formula, rtol=1e-6, atol=1e-7 * scale)
+    np.testing.assert_allclose(columns, formula, rtol=1e-6, atol=1e-7 * scale)
     close(problem.hessian(w), formula, scale)
     # the loss is Σᵢ ℓ(φᵢᵀw)
     close(problem.loss(w), np.sum(np.log1p(np.exp(-(absorbed.T @ w)))), problem.loss(w))

@@ -7,21 +7,17 @@ bound of Proposition prop-rates-last-grad along gradient descent on random least
 """
 
 import numpy as np
-from hypothesis import given, settings
+from helpers import SEEDS, close_to_scale, examples
+from hypothesis import given
 from hypothesis import strategies as st
 
 from optbook import GD, LeastSquares, run
 from optbook.spectral import lambda_max
 
 DIMS = st.integers(1, 40)
-SEEDS = st.integers(0, 2**32 - 1)
 
 
-def _close(a, b, scale):
-    return abs(a - b) <= 1e-9 * max(1.0, scale)
-
-
-@settings(max_examples=50, deadline=None)
+@examples(50)
 @given(d=DIMS, n=DIMS, seed=SEEDS)
 def test_least_squares_first_order_error(d, n, seed):
     """L(v) - L(u) = grad L(u)^T (v - u) + ½ ‖Φ^T (v - u)‖² for L(w) = ½‖Φ^T w − y‖²."""
@@ -31,10 +27,10 @@ def test_least_squares_first_order_error(d, n, seed):
     problem = LeastSquares(Phi, y)
     lhs = problem.loss(v) - problem.loss(u)
     rhs = problem.grad(u) @ (v - u) + 0.5 * np.sum((Phi.T @ (v - u)) ** 2)
-    assert _close(lhs, rhs, abs(problem.loss(v)) + abs(problem.loss(u)))
+    assert close_to_scale(lhs, rhs, abs(problem.loss(v)) + abs(problem.loss(u)))
 
 
-@settings(max_examples=50, deadline=None)
+@examples(50)
 @given(d=DIMS, seed=SEEDS)
 def test_lagrange_identity(d, seed):
     """‖a‖²‖b‖² − (aᵀb)² = ½ tr((abᵀ − baᵀ)ᵀ(abᵀ − baᵀ)) (so Cauchy–Schwarz holds)."""
@@ -43,11 +39,11 @@ def test_lagrange_identity(d, seed):
     wedge = np.outer(a, b) - np.outer(b, a)
     lhs = (a @ a) * (b @ b) - (a @ b) ** 2
     rhs = 0.5 * np.trace(wedge.T @ wedge)
-    assert _close(lhs, rhs, (a @ a) * (b @ b))
+    assert close_to_scale(lhs, rhs, (a @ a) * (b @ b))
     assert rhs >= 0
 
 
-@settings(max_examples=50, deadline=None)
+@examples(50)
 @given(d=DIMS, seed=SEEDS, eta=st.floats(0.0, 10.0))
 def test_three_point_identity(d, seed, eta):
     """‖w − ηg − w*‖² = ‖w − w*‖² − 2η gᵀ(w − w*) + η²‖g‖² for any vectors."""
@@ -55,10 +51,10 @@ def test_three_point_identity(d, seed, eta):
     w, w_star, g = rng.standard_normal((3, d))
     lhs = np.sum((w - eta * g - w_star) ** 2)
     rhs = np.sum((w - w_star) ** 2) - 2 * eta * g @ (w - w_star) + eta**2 * g @ g
-    assert _close(lhs, rhs, np.sum((w - w_star) ** 2) + eta**2 * g @ g)
+    assert close_to_scale(lhs, rhs, np.sum((w - w_star) ** 2) + eta**2 * g @ g)
 
 
-@settings(max_examples=50, deadline=None)
+@examples(50)
 @given(d=DIMS, seed=SEEDS, eta=st.floats(0.0, 10.0))
 def test_gd_error_recursion(d, seed, eta):
     """One GD step on ½(w − w*)ᵀH(w − w*): w − ηH(w − w*) − w* = (I − ηH)(w − w*)."""
@@ -71,7 +67,7 @@ def test_gd_error_recursion(d, seed, eta):
     assert np.allclose(lhs, rhs, rtol=1e-9, atol=1e-9 * max(1.0, eta * np.abs(H).max()))
 
 
-@settings(max_examples=20, deadline=None)
+@examples(20)
 @given(d=st.integers(1, 15), extra=st.integers(0, 15), seed=SEEDS)
 def test_last_gradient_of_least_squares(d, extra, seed):
     """Proposition prop-rates-last-grad on least squares (n ≥ d, a unique minimiser):

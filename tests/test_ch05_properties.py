@@ -6,32 +6,28 @@ tests check it numerically for random sizes and entries.
 """
 
 import numpy as np
-from hypothesis import given, settings
+from helpers import SEEDS, close_to_scale, examples
+from hypothesis import given
 from hypothesis import strategies as st
 
 from optbook import LeastSquares
 
 DIMS = st.integers(1, 30)
-SEEDS = st.integers(0, 2**32 - 1)
 
 
-def _close(a, b, scale):
-    return abs(a - b) <= 1e-9 * max(1.0, scale)
-
-
-@settings(max_examples=50, deadline=None)
+@examples(50)
 @given(n=DIMS, d=DIMS, seed=SEEDS)
 def test_grad_norm_is_the_kernel_form(n, d, seed):
     """gᵀg = rᵀKr for g = DFᵀr and K = DF DFᵀ, and rᵀKr ≥ 2λ_min(K)·½‖r‖² (PL*)."""
     rng = np.random.default_rng(seed)
     DF, r = rng.standard_normal((n, d)), rng.standard_normal(n)
     g, K = DF.T @ r, DF @ DF.T
-    assert _close(g @ g, r @ K @ r, np.sum(DF**2) * (r @ r))
+    assert close_to_scale(g @ g, r @ K @ r, np.sum(DF**2) * (r @ r))
     lam_min = np.linalg.eigvalsh(K)[0]
     assert r @ K @ r >= 2 * lam_min * (r @ r) / 2 - 1e-9 * max(1.0, np.sum(DF**2) * (r @ r))
 
 
-@settings(max_examples=50, deadline=None)
+@examples(50)
 @given(d=DIMS, n=DIMS, seed=SEEDS)
 def test_least_squares_pl_identity(d, n, seed):
     """∇L(w)ᵀ∇L(w) = rᵀΦᵀΦr for L(w) = ½‖Φᵀw − y‖², r = Φᵀw − y (optbook's gradient)."""
@@ -39,10 +35,10 @@ def test_least_squares_pl_identity(d, n, seed):
     Phi, y, w = rng.standard_normal((d, n)), rng.standard_normal(n), rng.standard_normal(d)
     problem = LeastSquares(Phi, y)
     g, r = problem.grad(w), Phi.T @ w - y
-    assert _close(g @ g, r @ Phi.T @ Phi @ r, np.sum(Phi**2) ** 2 * (r @ r))
+    assert close_to_scale(g @ g, r @ Phi.T @ Phi @ r, np.sum(Phi**2) ** 2 * (r @ r))
 
 
-@settings(max_examples=50, deadline=None)
+@examples(50)
 @given(d=DIMS, n=DIMS, seed=SEEDS, eta=st.floats(0.0, 2.0), data=st.data())
 def test_sgd_step_residual(d, n, seed, eta, data):
     """One SGD step on sample i (B = 1, optbook's n/B scaling) maps the residual r to

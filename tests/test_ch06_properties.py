@@ -9,10 +9,11 @@ enumerating every possible batch (no sampling).
 import itertools
 
 import numpy as np
-from hypothesis import given, settings
+from helpers import SEEDS, examples
+from hypothesis import given
 from hypothesis import strategies as st
 
-SETTINGS = settings(max_examples=40, deadline=None)
+SETTINGS = examples(40)
 
 
 @st.composite
@@ -22,7 +23,7 @@ def gradients_and_batch(draw):
     replace = draw(st.booleans())
     B = draw(st.integers(1, 3 if replace else n))  # n^B lists: keep the enumeration small
     k = draw(st.integers(1, 3))
-    seed = draw(st.integers(0, 2**32 - 1))
+    seed = draw(SEEDS)
     G = np.random.default_rng(seed).standard_normal((n, k)) * draw(st.floats(0.1, 10.0))
     return G, B, replace
 
@@ -58,7 +59,7 @@ def test_minibatch_variance_formula(case):
 
 
 @SETTINGS
-@given(st.integers(1, 12), st.floats(0.0, 100.0), st.integers(0, 2**32 - 1))
+@given(st.integers(1, 12), st.floats(0.0, 100.0), SEEDS)
 def test_trace_against_isotropic_covariance(d, sigma2, seed):
     """½ tr(H E[δδᵀ]) = ½ σ² tr H when E[δδᵀ] = σ² I, for symmetric H of any size."""
     A = np.random.default_rng(seed).standard_normal((d, d))

@@ -5,10 +5,11 @@
 """
 
 import numpy as np
+from helpers import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-PROPERTY = settings(max_examples=40, deadline=None, derandomize=True)
+PROPERTY = settings(examples(40), derandomize=True)
 
 
 @PROPERTY

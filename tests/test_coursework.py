@@ -99,6 +99,7 @@ def test_there_are_chapters():
     assert CHAPTERS
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_student_version_contains_no_solution(path, students):
     key = read_notebook(path)
@@ -122,6 +123,7 @@ def test_student_version_contains_no_solution(path, students):
             assert body[:60] not in source
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_student_version_runs_and_every_check_is_not_attempted(path, students):
     _, executed, stderr = students[path.name]
@@ -218,6 +220,7 @@ def test_cli_student_refuses_book_overwrites_and_bad_input(tmp_path, capsys):
         assert message in capsys.readouterr().err
 
 
+@pytest.mark.kernel
 def test_python_dash_m_optbook_is_the_command(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "optbook", "student", str(KEY), "--out",
                            str(tmp_path)], capture_output=True, text=True, check=True)
@@ -296,6 +299,7 @@ def _row(batch, name):
     return next(r for key, r in rows.items() if key.endswith(name))
 
 
+@pytest.mark.kernel
 def test_the_csv_has_a_row_per_submission_and_the_columns(batch):
     rows, out, submissions = batch
     assert len(rows) == len(submissions)
@@ -304,6 +308,7 @@ def test_the_csv_has_a_row_per_submission_and_the_columns(batch):
     assert len(list(out.glob("*.feedback.txt"))) == len(submissions)
 
 
+@pytest.mark.kernel
 def test_the_key_gets_full_marks_and_its_student_version_zero(batch):
     key = _row(batch, "coursework/key.ipynb")
     assert (key["ex-pl-constant"], key["ex-rates-contraction"], key["total"]) == ("3", "2", "5")
@@ -312,11 +317,13 @@ def test_the_key_gets_full_marks_and_its_student_version_zero(batch):
     assert student["total"] == "0" and student["status"] == "ok"
 
 
+@pytest.mark.kernel
 def test_solving_one_exercise_gets_exactly_its_points(batch):
     row = _row(batch, "solved_one.ipynb")
     assert (row["ex-pl-constant"], row["ex-rates-contraction"], row["total"]) == ("3", "0", "3")
 
 
+@pytest.mark.kernel
 def test_an_endless_loop_is_stopped_and_the_rest_is_graded(batch):
     row = _row(batch, "loops.ipynb")
     assert "timeout" in row["status"] and row["ex-pl-constant"] == "3"
@@ -324,6 +331,7 @@ def test_an_endless_loop_is_stopped_and_the_rest_is_graded(batch):
     assert stubborn["status"] == "timeout" and stubborn["total"] == "0"
 
 
+@pytest.mark.kernel
 def test_import_errors_and_memory_hogs_get_zero_with_the_reason(batch):
     _, out, _ = batch
     row = _row(batch, "import_error.ipynb")
@@ -336,6 +344,7 @@ def test_import_errors_and_memory_hogs_get_zero_with_the_reason(batch):
     assert row["total"] == "0" and row["status"] == "unreadable"
 
 
+@pytest.mark.kernel
 def test_a_crashed_kernel_and_too_much_output_are_reported(batch):
     row = _row(batch, "crash.ipynb")
     assert row["total"] == "0" and row["status"] == "crashed"
@@ -343,6 +352,7 @@ def test_a_crashed_kernel_and_too_much_output_are_reported(batch):
     assert row["total"] == "0" and "output limit" in row["status"]
 
 
+@pytest.mark.kernel
 def test_a_renamed_function_is_a_missing_exercise(batch):
     _, out, _ = batch
     row = _row(batch, "deleted.ipynb")
@@ -351,6 +361,7 @@ def test_a_renamed_function_is_a_missing_exercise(batch):
     assert "gd_contraction" in (out / "deleted.feedback.txt").read_text()
 
 
+@pytest.mark.kernel
 def test_redefining_check_and_allclose_gains_nothing(batch):
     _, out, _ = batch
     row = _row(batch, "cheat.ipynb")
@@ -359,6 +370,7 @@ def test_redefining_check_and_allclose_gains_nothing(batch):
     assert "✔" not in feedback and "values differ" in feedback
 
 
+@pytest.mark.kernel
 def test_feedback_gives_hints_not_answers(batch):
     _, out, _ = batch
     feedback = (out / "solved_one.feedback.txt").read_text()
@@ -367,6 +379,7 @@ def test_feedback_gives_hints_not_answers(batch):
     assert "eigvalsh" not in feedback
 
 
+@pytest.mark.kernel
 def test_grading_a_real_chapter_against_its_student_version(tmp_path):
     student = write_student_versions([GRADED_CHAPTER], tmp_path / "student")[0]
     out = tmp_path / "scores.csv"

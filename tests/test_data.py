@@ -7,6 +7,8 @@ import pytest
 
 from optbook import data
 
+pytestmark = pytest.mark.slow  # generating the data set takes seconds
+
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):

@@ -13,17 +13,18 @@ Two parts:
 """
 
 import numpy as np
-from hypothesis import given, settings
+from helpers import SEEDS, examples, random_least_squares
+from hypothesis import given
 from hypothesis import strategies as st
 
-from optbook import BacktrackingGD, LeastSquares, LogisticRegression
+from optbook import BacktrackingGD, LogisticRegression
 from optbook.bounds import descent_lemma_decrease
 from optbook.exercises import EXERCISES, _load_all, check
 from optbook.spectral import lambda_max
 from optbook.taylor import upper_model
 
 LABEL = "ex-secant-curvature"
-PROPERTY = settings(max_examples=40, deadline=None)
+PROPERTY = examples(40)
 
 
 # --------------------------------------------------------------------------
@@ -108,12 +109,7 @@ def random_logistic(d, n, seed):
     return LogisticRegression(Phi, rng.choice([-1.0, 1.0], n)), rng
 
 
-def random_least_squares(d, n, seed):
-    rng = np.random.default_rng(seed)
-    return LeastSquares(rng.uniform(-2, 2, (d, n)), rng.uniform(-2, 2, n)), rng
-
-
-sizes = {"d": st.integers(1, 8), "n": st.integers(1, 12), "seed": st.integers(0, 2**32 - 1)}
+sizes = {"d": st.integers(1, 8), "n": st.integers(1, 12), "seed": SEEDS}
 
 
 @PROPERTY

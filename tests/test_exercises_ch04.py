@@ -7,7 +7,8 @@ hint that points at the mistake.
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from helpers import SEEDS, examples, from_spectrum, random_orthogonal
+from hypothesis import given
 from hypothesis import strategies as st
 
 from optbook import GD, LogisticRegression, Quadratic, check, run
@@ -155,10 +156,9 @@ def test_stub_is_not_attempted(capsys):
 # --------------------------------------------------------------------------
 
 DIMS = st.integers(1, 30)
-SEEDS = st.integers(0, 2**32 - 1)
 
 
-@settings(max_examples=50, deadline=None)
+@examples(50)
 @given(d=DIMS, seed=SEEDS)
 def test_cauchy_schwarz_and_the_gap_lemma(d, seed):
     """(a^T b)^2 <= |a|^2 |b|^2 in every dimension (the chapter checks d = 2, 3 in SymPy)."""
@@ -177,7 +177,8 @@ def _logistic(d, extra, seed):
     return LogisticRegression(X, y), rng
 
 
-@settings(max_examples=30, deadline=None)
+@pytest.mark.slow
+@examples(30)
 @given(d=st.integers(1, 6), extra=st.integers(2, 20), seed=SEEDS,
        eta_frac=st.floats(0.05, 2.0))
 def test_distance_to_the_minimiser_and_gradient_norm_never_grow(d, extra, seed, eta_frac):
@@ -197,16 +198,14 @@ def test_distance_to_the_minimiser_and_gradient_norm_never_grow(d, extra, seed, 
     assert np.all(np.diff(dist) <= 1e-6 * max(1.0, dist[0]))
 
 
-@settings(max_examples=40, deadline=None)
+@examples(40)
 @given(d=st.integers(2, 12), seed=SEEDS, log_kappa=st.floats(0.1, 3.0),
        which=st.sampled_from(["1/beta", "opt"]))
 def test_linear_rate_on_quadratics(d, seed, log_kappa, which):
     """Proposition prop-rates-linear: |w_t - w*| <= rho^t |w_0 - w*| at every step."""
     rng = np.random.default_rng(seed)
-    q, _ = np.linalg.qr(rng.standard_normal((d, d)))
     lam = np.logspace(0, -log_kappa, d)
-    H = (q * lam) @ q.T
-    H = 0.5 * (H + H.T)
+    H = from_spectrum(random_orthogonal(d, rng), lam)
     eta = 1 / lam[0] if which == "1/beta" else optimal_fixed_step(H)
     rho = gd_contraction(H, eta)
     expected_rho = 1 - 1 / condition_number(H) if which == "1/beta" else gd_rate(H)

@@ -8,7 +8,8 @@ hint that points at the mistake.
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from helpers import SEEDS, examples, from_spectrum, random_orthogonal
+from hypothesis import given
 from hypothesis import strategies as st
 
 from optbook import Momentum, Nesterov, Quadratic, check, run
@@ -124,10 +125,7 @@ def test_stub_is_not_attempted(capsys):
 # Property tests of the chapter's statements
 # --------------------------------------------------------------------------
 
-SEEDS = st.integers(0, 2**32 - 1)
-
-
-@settings(max_examples=200, deadline=None)
+@examples(200)
 @given(x=st.floats(-1.0, 5.0), gamma=st.floats(0.0, 0.99))
 def test_stability_interval(x, gamma):
     """Theorem thm-mom-stability: ρ(T) < 1 iff 0 < ηλ < 2(1 + γ) (away from the boundary)."""
@@ -138,13 +136,12 @@ def test_stability_interval(x, gamma):
 
 def _quadratic(d, log_kappa, seed):
     rng = np.random.default_rng(seed)
-    q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    Q = random_orthogonal(d, rng)
     lam = np.r_[1.0, rng.uniform(10**-log_kappa, 1.0, d - 2), 10**-log_kappa]
-    H = (q * lam) @ q.T
-    return 0.5 * (H + H.T), lam, rng
+    return from_spectrum(Q, lam), lam, rng
 
 
-@settings(max_examples=40, deadline=None)
+@examples(40)
 @given(d=st.integers(2, 15), log_kappa=st.floats(0.3, 3.0), seed=SEEDS)
 def test_polyak_rate_and_the_t_rho_t_bound(d, log_kappa, seed):
     """Theorem thm-mom-optimal and Corollary cor-mom-bound, for random sizes and spectra."""
@@ -164,7 +161,7 @@ def test_polyak_rate_and_the_t_rho_t_bound(d, log_kappa, seed):
     assert np.all(np.linalg.norm(traj.w, axis=1) <= bound * (1 + 1e-9) + 1e-14)
 
 
-@settings(max_examples=40, deadline=None)
+@examples(40)
 @given(log_kappa=st.floats(0.2, 4.0), frac=st.floats(0.0, 1.0))
 def test_nesterov_rate(log_kappa, frac):
     """Proposition prop-mom-nesterov-rate: with η = 1/β, γ = (√κ−1)/(√κ+1), every mode in
@@ -177,7 +174,7 @@ def test_nesterov_rate(log_kappa, frac):
     assert np.max(np.abs(np.linalg.eigvals(T))) <= 1 - 1 / np.sqrt(kappa) + 1e-6
 
 
-@settings(max_examples=20, deadline=None)
+@examples(20)
 @given(d=st.integers(2, 10), log_kappa=st.floats(0.3, 2.0), seed=SEEDS)
 def test_nesterov_iterates_follow_the_two_term_recursion(d, log_kappa, seed):
     """On a quadratic the look-ahead iterates satisfy
@@ -190,7 +187,7 @@ def test_nesterov_iterates_follow_the_two_term_recursion(d, log_kappa, seed):
     assert np.allclose(U[2:], pred, atol=1e-10 * max(1.0, np.abs(U).max()))
 
 
-@settings(max_examples=50, deadline=None)
+@examples(50)
 @given(d=st.integers(1, 20), seed=SEEDS, log_scale=st.floats(-4.0, 4.0),
        lr=st.floats(1e-4, 1.0))
 def test_adams_first_step_is_a_sign_step_and_scale_invariant(d, seed, log_scale, lr):

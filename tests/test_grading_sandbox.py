@@ -284,6 +284,7 @@ def attacked(tmp_path_factory):
             "server": server, "stdout": proc.stdout}
 
 
+@pytest.mark.kernel
 def test_every_submission_is_graded_and_only_the_honest_one_scores(attacked):
     rows = attacked["rows"]
     assert set(rows) == {p.stem for p in attacked["subs"]}
@@ -293,10 +294,12 @@ def test_every_submission_is_graded_and_only_the_honest_one_scores(attacked):
         assert set(attacked["seen"][attack]), attack  # the attack ran and reported
 
 
+@pytest.mark.kernel
 def test_no_file_changed(attacked):
     assert {p: _sha(p) for p in attacked["before"]} == attacked["before"]
 
 
+@pytest.mark.kernel
 def test_the_grader_and_its_key_argument_are_invisible(attacked):
     seen = attacked["seen"]["proc_key"]
     assert seen["found"] is None
@@ -306,6 +309,7 @@ def test_the_grader_and_its_key_argument_are_invisible(attacked):
     assert seen["chain"][-1] == 1 and len(seen["chain"]) <= 4, seen
 
 
+@pytest.mark.kernel
 def test_the_key_cannot_be_written(attacked):
     seen = attacked["seen"]["write_key"]
     assert "written" not in seen and seen["error"] in ("FileNotFoundError", "PermissionError",
@@ -313,6 +317,7 @@ def test_the_key_cannot_be_written(attacked):
     assert _sha(attacked["key"]) == attacked["before"][attacked["key"]]
 
 
+@pytest.mark.kernel
 def test_a_sibling_submission_cannot_be_read(attacked):
     seen = attacked["seen"]["sibling"]
     assert "opened" not in seen and seen["error"] in ("FileNotFoundError", "PermissionError")
@@ -326,6 +331,7 @@ def _bound_names(directory: str) -> set[str]:
             if p.is_relative_to(directory) and p != Path(directory)}
 
 
+@pytest.mark.kernel
 def test_the_instructors_files_and_the_project_are_invisible(attacked):
     seen = attacked["seen"]["listing"]
     for name, directory in [("root", "/root"), ("home", Path.home()), ("project", ROOT)]:
@@ -337,6 +343,7 @@ def test_the_instructors_files_and_the_project_are_invisible(attacked):
     assert seen["instructor"] == seen["secret"] == "FileNotFoundError", seen
 
 
+@pytest.mark.kernel
 def test_there_is_no_network(attacked):
     seen = attacked["seen"]["network"]
     assert "connected" not in seen.values(), seen
@@ -344,6 +351,7 @@ def test_there_is_no_network(attacked):
     assert attacked["server"].accepted == 0
 
 
+@pytest.mark.kernel
 def test_a_fork_bomb_hits_the_process_limit(attacked):
     seen = attacked["seen"]["fork_bomb"]
     assert seen["started"] < PROCESS_LIMIT < FORKS, seen
@@ -352,6 +360,7 @@ def test_a_fork_bomb_hits_the_process_limit(attacked):
     assert "error" in status and "crashed" not in status and "timeout" not in status
 
 
+@pytest.mark.kernel
 def test_without_the_sandbox_the_attacks_succeed(tmp_path):
     """The control: the same attacks, unprotected (the fork bomb left out), do cheat."""
     _require_sandbox()  # grading the batch is only worth it where the attacked tests ran

@@ -21,7 +21,6 @@ a test at five standard errors cannot fail by chance on another day.
 """
 
 import functools
-import time
 import tracemalloc
 
 import numpy as np
@@ -351,6 +350,7 @@ def test_lanczos_values_are_within_tol_of_an_eigenvalue(d, seed, kind, which, k,
 @PROPERTY
 @given(d=st.integers(1, 200), seed=SEEDS, which=st.sampled_from(WHICH), k=st.integers(1, 4),
        log_tol=st.floats(-10, -3))
+@pytest.mark.slow
 def test_lanczos_finds_the_right_eigenvalues_of_a_well_separated_spectrum(d, seed, which, k,
                                                                           log_tol):
     """Ends 2, 2.5, 3, ... (and −2, −2.5, ...) outside a bulk in [−1, 1]: the wanted ones."""
@@ -474,6 +474,7 @@ def realistic_spectrum(d, rng):
     return np.r_[outliers, bulk, negative, zeros]
 
 
+@pytest.mark.slow
 def test_lanczos_needs_far_fewer_products_than_power_iteration():
     """d = 1000: products until λ_max is known to a true relative error of 1e-4. (H is
     diagonal: both methods start from a Gaussian vector, whose distribution is the same in
@@ -501,6 +502,7 @@ def test_lanczos_needs_far_fewer_products_than_power_iteration():
     assert stop.iterations <= power / 3  # the residual test stops early enough
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("error")  # e.g. no overflow casting the basis to float32
 def test_lanczos_with_float32_products():
     rng = np.random.default_rng(3)
@@ -565,6 +567,7 @@ def variance_tolerance(samples, k=6.0):
     return k * np.sqrt(np.maximum(m4 - (n - 3) / (n - 1) * s2**2, 0.0) / n + 2 * s2**2 / n**2)
 
 
+@pytest.mark.slow
 @STATISTICAL
 @given(d=DIMS, seed=SEEDS, psd=st.booleans())
 def test_trace_is_unbiased(d, seed, psd):
@@ -579,6 +582,7 @@ def test_trace_is_unbiased(d, seed, psd):
     assert abs(est.value - np.trace(H)) <= 5 * sigma / np.sqrt(n) + 1e-10 * np.abs(H).sum()
 
 
+@pytest.mark.slow
 @STATISTICAL
 @given(d=st.integers(2, 10), seed=SEEDS, psd=st.booleans())
 def test_variance_of_one_trace_probe_is_twice_the_off_diagonal_sum(d, seed, psd):
@@ -628,6 +632,7 @@ def test_trace_of_a_diagonal_matrix_is_exact_from_one_probe(d, seed):
 # Hutchinson: diagonal
 # --------------------------------------------------------------------------
 
+@pytest.mark.slow
 @STATISTICAL
 @given(d=DIMS, seed=SEEDS, psd=st.booleans())
 def test_diagonal_is_unbiased(d, seed, psd):
@@ -642,6 +647,7 @@ def test_diagonal_is_unbiased(d, seed, psd):
     assert np.all(np.abs(est - np.diag(H)) <= 5 * sigma / np.sqrt(n) + 1e-10 * np.abs(H).max())
 
 
+@pytest.mark.slow
 @STATISTICAL
 @given(d=st.integers(2, 8), seed=SEEDS, psd=st.booleans())
 def test_variance_of_one_diagonal_probe_is_the_off_diagonal_row_sum(d, seed, psd):
@@ -720,6 +726,7 @@ def test_hvp_cannot_corrupt_the_iteration_by_writing_into_v(method):
 # Dimension 10⁵: matrix-free
 # --------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_tools_run_matrix_free_at_dimension_1e5():
     """A banded operator H = D + ε T (T: ones on the first off-diagonals), d = 10⁵.
 
@@ -740,17 +747,14 @@ def test_tools_run_matrix_free_at_dimension_1e5():
         return out
 
     tracemalloc.start()
-    start = time.perf_counter()
     top = top_eigenvalue(hvp, d, rng=rng, tol=1e-10)
     low = smallest_eigenvalue(hvp, d, rng=rng, tol=1e-10)
     tr = hutchinson_trace(hvp, d, n_samples=20, rng=rng)
     dg = hutchinson_diagonal(hvp, d, n_samples=20, rng=rng)
-    elapsed = time.perf_counter() - start
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
 
-    assert elapsed < 5.0
-    assert peak < 50e6
+    assert peak < 50e6  # matrix-free: no d x d array (the time is in make bench)
     # Weyl: each eigenvalue of D + εT is within ε‖T‖ <= 2ε of the matching one of D.
     assert top.converged and abs(top.value - 5.0) <= 2 * eps
     assert low.converged and abs(low.value + 1.0) <= 2 * eps

@@ -15,14 +15,13 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from helpers import PROPERTY, SEEDS, central_differences
+from hypothesis import given
 from hypothesis import strategies as st
 
 from optbook.problems import LogisticRegression, Quadratic
 from optbook.taylor import upper_model
 
-PROPERTY = settings(max_examples=30, deadline=None)
-SEEDS = st.integers(0, 2**32 - 1)
 DIMS = st.integers(1, 8)
 
 # d = 2 features, n = 2 samples (one column each): φ_1 = (1, 2), φ_2 = (-1, 0).
@@ -41,15 +40,6 @@ def random_logistic(d, seed, n=None):
     n = int(rng.integers(1, 12)) if n is None else n
     problem = LogisticRegression(rng.normal(size=(d, n)), rng.choice([-1.0, 1.0], n))
     return problem, rng
-
-
-def central_difference(problem, w, r=1e-5):
-    g = np.empty(w.size)
-    for i in range(w.size):
-        e = np.zeros(w.size)
-        e[i] = r
-        g[i] = (problem.loss(w + e) - problem.loss(w - e)) / (2 * r)
-    return g
 
 
 # --------------------------------------------------------------------------
@@ -95,7 +85,7 @@ def test_logistic_with_one_sample_and_one_feature():
 def test_logistic_grad_matches_central_differences(d, seed):
     p, rng = random_logistic(d, seed)
     w = rng.uniform(-2, 2, d)
-    fd = central_difference(p, w)
+    fd = central_differences(p.loss, w, r=1e-5)
     scale = 1 + np.abs(p.grad(w)).max() + p.loss(w)
     np.testing.assert_allclose(p.grad(w), fd, rtol=1e-6, atol=1e-7 * scale)
 
@@ -105,8 +95,7 @@ def test_logistic_grad_matches_central_differences(d, seed):
 def test_logistic_hessian_matches_differences_of_the_gradient(d, seed):
     p, rng = random_logistic(d, seed)
     w, r = rng.uniform(-2, 2, d), 1e-5
-    cols = [(p.grad(w + r * e) - p.grad(w - r * e)) / (2 * r) for e in np.eye(d)]
-    np.testing.assert_allclose(p.hessian(w), np.column_stack(cols), rtol=1e-6,
+    np.testing.assert_allclose(p.hessian(w), central_differences(p.grad, w, r), rtol=1e-6,
                                atol=1e-7 * (1 + p.smoothness()))
 
 

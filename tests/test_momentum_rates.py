@@ -4,7 +4,8 @@ and the iterates of Momentum/Nesterov on a quadratic."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from helpers import examples, from_spectrum, random_orthogonal
+from hypothesis import given
 from hypothesis import strategies as st
 
 from optbook import bounds
@@ -16,7 +17,7 @@ def radius_by_eig(a, b):
     return np.abs(np.linalg.eigvals(np.array([[a, -b], [1.0, 0.0]]))).max()
 
 
-@settings(max_examples=200, deadline=None)
+@examples(200)
 @given(eta=st.floats(1e-3, 5.0), gamma=st.floats(0.0, 0.99), lam=st.floats(-1.0, 4.0))
 def test_heavy_ball_rate_is_the_spectral_radius(eta, gamma, lam):
     a = 1 + gamma - eta * lam
@@ -26,7 +27,7 @@ def test_heavy_ball_rate_is_the_spectral_radius(eta, gamma, lam):
     assert bounds.heavy_ball_rate(eta, gamma, lam) == pytest.approx(by_eig, rel=tol, abs=tol)
 
 
-@settings(max_examples=200, deadline=None)
+@examples(200)
 @given(eta=st.floats(1e-3, 3.0), gamma=st.floats(0.0, 0.99), lam=st.floats(0.0, 2.0))
 def test_nesterov_rate_is_the_spectral_radius(eta, gamma, lam):
     q = 1 - eta * lam
@@ -61,9 +62,8 @@ def test_polyak_parameters_give_the_sqrt_kappa_rate(kappa):
 
 def test_polyak_parameters_from_a_hessian():
     rng = np.random.default_rng(0)
-    Q, _ = np.linalg.qr(rng.standard_normal((4, 4)))
-    H = (Q * np.array([0.5, 1.0, 3.0, 8.0])) @ Q.T
-    eta, gamma, rate = bounds.heavy_ball_optimal((H + H.T) / 2)
+    H = from_spectrum(random_orthogonal(4, rng), [0.5, 1.0, 3.0, 8.0])
+    eta, gamma, rate = bounds.heavy_ball_optimal(H)
     assert eta == pytest.approx(4 / (np.sqrt(8) + np.sqrt(0.5)) ** 2)
     assert rate == pytest.approx((2 - 0.5) / (2 + 0.5))  # sqrt(kappa) = 4
 

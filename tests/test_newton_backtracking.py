@@ -15,22 +15,20 @@ below min(lr0, shrink·2(1 - c)/β).
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from helpers import PROPERTY, SEEDS, non_separable_logistic, random_spd
+from hypothesis import given
 from hypothesis import strategies as st
 
 from optbook import BacktrackingGD, LeastSquares, LogisticRegression, Newton, Quadratic, run
 from optbook.problems import Rosenbrock
 
-PROPERTY = settings(max_examples=30, deadline=None)
-SEEDS = st.integers(0, 2**32 - 1)
 DIMS = st.integers(1, 8)
 
 
 def random_pd_quadratic(d, seed):
     rng = np.random.default_rng(seed)
-    Q, _ = np.linalg.qr(rng.normal(size=(d, d)))
-    H = Q @ np.diag(rng.uniform(0.1, 10.0, d)) @ Q.T
-    q = Quadratic((H + H.T) / 2, rng.uniform(-2, 2, d), rng.uniform(-2, 2))
+    H, _, _ = random_spd(d, rng, lo=0.1, hi=10.0)
+    q = Quadratic(H, rng.uniform(-2, 2, d), rng.uniform(-2, 2))
     return q, np.linalg.solve(q.H, q.b), rng
 
 
@@ -49,17 +47,6 @@ class HvpOnly:
 
     def hvp(self, w, v):
         return self._inner.hvp(w, v)
-
-
-def non_separable_logistic(d, extra, rng):
-    """Logistic regression with a unique minimiser: d spanning samples appear twice with
-    opposite labels (so no w != 0 has all margins >= 0), plus ``extra`` labelled samples."""
-    base = rng.normal(size=(d, d)) + 2 * np.eye(d)
-    w_true = 2 * rng.normal(size=d)
-    more = rng.normal(size=(d, extra))
-    labels = np.where(rng.uniform(size=extra) < 1 / (1 + np.exp(-more.T @ w_true)), 1.0, -1.0)
-    Phi = np.hstack([base, base, more])
-    return LogisticRegression(Phi, np.r_[np.ones(d), -np.ones(d), labels])
 
 
 # --------------------------------------------------------------------------
@@ -149,7 +136,7 @@ def test_damped_newton_is_the_levenberg_marquardt_step(d, n, seed, damping, lr):
 @given(d=st.integers(1, 5), extra=st.integers(3, 30), seed=SEEDS)
 def test_newton_converges_quadratically_on_logistic_regression(d, extra, seed):
     rng = np.random.default_rng(seed)
-    problem = non_separable_logistic(d, extra, rng)
+    problem = non_separable_logistic(d, extra, rng, scale=2.0)
     traj = run(Newton(), problem, np.zeros(d), 40)
     assert not traj.diverged
     w_star = traj.final
@@ -227,6 +214,7 @@ def test_backtracking_steps_are_the_first_armijo_trials_on_rosenbrock(lr0, shrin
     check_backtracking_trajectory(opt, problem, traj)
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(d=DIMS, n=st.integers(1, 10), seed=SEEDS, shrink=st.floats(0.1, 0.9),
        c=st.floats(1e-4, 0.9), log_lr0=st.floats(-2, 2))

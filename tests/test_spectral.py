@@ -9,7 +9,8 @@ of H(w), on random quadratics and logistic-regression problems.
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from helpers import PROPERTY, SEEDS, from_spectrum, random_orthogonal, random_symmetric
+from hypothesis import given
 from hypothesis import strategies as st
 
 from optbook.problems import LogisticRegression, Quadratic
@@ -21,14 +22,7 @@ from optbook.spectral import (
     rayleigh_quotient,
 )
 
-PROPERTY = settings(max_examples=30, deadline=None)
-SEEDS = st.integers(0, 2**32 - 1)
 DIMS = st.integers(1, 8)
-
-
-def random_symmetric(d, rng):
-    A = rng.uniform(-2, 2, (d, d))
-    return (A + A.T) / 2
 
 
 def random_problem(kind, d, seed):
@@ -131,11 +125,10 @@ def test_condition_number_rejects_an_indefinite_matrix(H):
 @given(d=st.integers(2, 8), seed=SEEDS)
 def test_condition_number_rejects_random_indefinite_matrices(d, seed):
     rng = np.random.default_rng(seed)
-    Q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    Q = random_orthogonal(d, rng)
     lam = np.r_[-rng.uniform(0.1, 1.0), rng.uniform(0.1, 5.0, d - 1)]
-    H = Q @ np.diag(lam) @ Q.T
     with pytest.raises(ValueError, match=r"^H\b"):
-        condition_number((H + H.T) / 2)
+        condition_number(from_spectrum(Q, lam))
 
 
 # --------------------------------------------------------------------------

@@ -8,24 +8,17 @@ off the slope of a log-log fit.
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from helpers import PROPERTY, SEEDS, random_least_squares, random_symmetric
+from hypothesis import given
 from hypothesis import strategies as st
 
-from optbook.problems import LeastSquares, Quadratic, Rosenbrock
+from optbook.problems import Quadratic, Rosenbrock
 from optbook.taylor import TaylorModel, along, taylor_model
-
-PROPERTY = settings(max_examples=30, deadline=None)
 
 
 def random_quadratic(d, seed):
     rng = np.random.default_rng(seed)
-    A = rng.uniform(-2, 2, (d, d))
-    return Quadratic((A + A.T) / 2, rng.uniform(-2, 2, d), rng.uniform(-2, 2)), rng
-
-
-def random_least_squares(d, n, seed):
-    rng = np.random.default_rng(seed)
-    return LeastSquares(rng.uniform(-2, 2, (d, n)), rng.uniform(-2, 2, n)), rng
+    return Quadratic(random_symmetric(d, rng), rng.uniform(-2, 2, d), rng.uniform(-2, 2)), rng
 
 
 def assert_model_exact(problem, rng, k):
@@ -49,7 +42,7 @@ def assert_model_exact(problem, rng, k):
 # --------------------------------------------------------------------------
 
 @PROPERTY
-@given(d=st.integers(1, 8), k=st.integers(1, 5), seed=st.integers(0, 2**32 - 1))
+@given(d=st.integers(1, 8), k=st.integers(1, 5), seed=SEEDS)
 def test_order_2_model_is_exact_on_random_quadratics(d, k, seed):
     q, rng = random_quadratic(d, seed)
     assert_model_exact(q, rng, k)
@@ -57,14 +50,14 @@ def test_order_2_model_is_exact_on_random_quadratics(d, k, seed):
 
 @PROPERTY
 @given(d=st.integers(1, 8), n=st.integers(1, 8), k=st.integers(1, 5),
-       seed=st.integers(0, 2**32 - 1))
+       seed=SEEDS)
 def test_order_2_model_is_exact_on_random_least_squares(d, n, k, seed):
     ls, rng = random_least_squares(d, n, seed)
     assert_model_exact(ls, rng, k)
 
 
 @PROPERTY
-@given(d=st.integers(2, 8), seed=st.integers(0, 2**32 - 1))
+@given(d=st.integers(2, 8), seed=SEEDS)
 def test_order_1_model_is_value_plus_gradient_term(d, seed):
     rng = np.random.default_rng(seed)
     rb = Rosenbrock(dim=d)

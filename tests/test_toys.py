@@ -3,7 +3,8 @@ where the docstrings put them, and unbiased mini-batches."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from helpers import central_differences, examples
+from hypothesis import given
 from hypothesis import strategies as st
 
 from optbook import finite_difference_hvp
@@ -12,30 +13,28 @@ from optbook.toys import NoisyValley, TwoBasins
 coords = st.floats(-2.5, 2.5, allow_nan=False)
 
 
-def fd_grad(f, w, r=1e-6):
-    return np.array([(f(w + r * e) - f(w - r * e)) / (2 * r) for e in np.eye(w.size)])
-
-
 def valley():
     return NoisyValley(np.random.default_rng(0).standard_normal(16))
 
 
-@settings(max_examples=40, deadline=None)
+@examples(40)
 @given(coords, coords)
 def test_valley_derivatives(u, v):
     val, w = valley(), np.array([u, v])
-    np.testing.assert_allclose(val.grad(w), fd_grad(val.loss, w), rtol=1e-5, atol=1e-6)
+    fd_g = central_differences(val.loss, w, r=1e-6)
+    np.testing.assert_allclose(val.grad(w), fd_g, rtol=1e-5, atol=1e-6)
     fd_H = np.column_stack([finite_difference_hvp(val.grad, w, e) for e in np.eye(2)])
     np.testing.assert_allclose(val.hessian(w), fd_H, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(val.hvp(w, np.array([1.0, -2.0])),
                                val.hessian(w) @ np.array([1.0, -2.0]))
 
 
-@settings(max_examples=40, deadline=None)
+@examples(40)
 @given(coords, coords)
 def test_two_basins_derivatives(x, y):
     tb, w = TwoBasins(), np.array([x, y])
-    np.testing.assert_allclose(tb.grad(w), fd_grad(tb.loss, w), rtol=1e-5, atol=1e-5)
+    fd_g = central_differences(tb.loss, w, r=1e-6)
+    np.testing.assert_allclose(tb.grad(w), fd_g, rtol=1e-5, atol=1e-5)
     fd_H = np.column_stack([finite_difference_hvp(tb.grad, w, e) for e in np.eye(2)])
     np.testing.assert_allclose(tb.hessian(w), fd_H, rtol=1e-4, atol=1e-4)
     assert tb.grid(np.array(x), np.array(y)) == pytest.approx(tb.loss(w))

@@ -55,6 +55,7 @@ def _chapter() -> str:
             + "\n\n## Refutations\n\n" + "\n\n".join(c._repr_markdown_() for c in checks[2:]))
 
 
+@pytest.mark.book  # a Sphinx build
 def test_every_badge_is_anchored_and_listed_with_its_kind(tmp_path):
     code, out = _build(tmp_path, _chapter())
     assert code == 0
@@ -72,6 +73,7 @@ def test_every_badge_is_anchored_and_listed_with_its_kind(tmp_path):
     assert "numerical evidence: supports" in listing
 
 
+@pytest.mark.book  # a Sphinx build
 def test_a_badge_without_a_known_kind_fails_the_build(tmp_path):
     bad = ("# A chapter\n\n$$\nx = x\n$$\n\n"
            '<span class="optbook-verdict" data-kind="checked">✔ checked</span>\n')
@@ -79,6 +81,7 @@ def test_a_badge_without_a_known_kind_fails_the_build(tmp_path):
     assert code != 0
 
 
+@pytest.mark.book  # a Sphinx build
 def test_a_badge_without_a_statement_fails_the_build(tmp_path):
     bad = ('# A chapter\n\n<span class="optbook-verdict" data-kind="proved">✔ proved</span>\n')
     code, _ = _build(tmp_path, bad)
@@ -99,6 +102,7 @@ def test_the_legend_explains_every_kind():
         assert KIND_TEXT[kind][2] in legend
 
 
+@pytest.mark.book  # a Sphinx build
 def test_a_hypothesis_links_to_the_result_it_uses_and_an_unknown_one_fails(tmp_path):
     from optbook.symbolic import by
 

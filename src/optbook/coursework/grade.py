@@ -9,6 +9,15 @@ function returns on the hidden inputs; this module compares a submission's value
 the key's using the book's :func:`optbook.exercises.diagnose`, in the grader's process, so
 a submission cannot change what passing means. It writes one CSV row per submission,
 whatever happened to it, and a feedback file per submission beside the CSV.
+
+Where the notebooks run is the *isolation* (:data:`ISOLATIONS`): ``"sandbox"`` (bubblewrap,
+the default and the only safe choice on a shared machine), ``"container"`` (Gradescope's
+route, :mod:`.gradescope`: the machine is a throwaway container, so no bubblewrap; as root
+each notebook runs as a fresh unprivileged user that cannot read the key), or ``"none"``
+(``--unsafe-no-sandbox``, trusted notebooks only). The engine and the limits are the same.
+
+The points of each exercise come from one place, :func:`exercise_points`; the other routes
+(:mod:`.gradescope`, :mod:`.lms`) take them from the graded :class:`Submission`.
 """
 
 from __future__ import annotations
@@ -16,7 +25,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -32,7 +43,12 @@ from .markers import CHECK_CALL, is_hidden_tests_cell
 from .runner import TIMEOUT_ERROR
 from .student import read_notebook
 
-__all__ = ["Limits", "Exercise", "Submission", "grade", "hidden_cells", "write_csv"]
+__all__ = ["ISOLATIONS", "Limits", "Exercise", "Key", "Submission", "check_isolation",
+           "exercise_points", "grade", "grade_batch", "grade_submissions", "hidden_cells",
+           "load_key", "run_notebook", "write_csv", "write_feedback"]
+
+#: where graded notebooks run: bubblewrap, a throwaway container (Gradescope), unprotected
+ISOLATIONS = ("sandbox", "container", "none")
 
 
 @dataclass(frozen=True)
@@ -129,13 +145,80 @@ def _unsandboxed(tmp: Path) -> dict:
             "MPLCONFIGDIR": str(tmp / "mpl")}
 
 
-def _start(tmp: Path, limits: Limits, use_sandbox: bool, out, log) -> subprocess.Popen:
-    """Start the runner on the job in ``tmp``: in the sandbox, or (unsafe) in ``tmp/work``."""
+def _container_env(work: Path) -> dict:
+    """The environment of a run in a container: the sandbox's, none of the grader's."""
+    return {**sandbox.ENVIRONMENT, "HOME": str(work), "PATH": sandbox._path(),
+            "PYTHONPATH": sandbox._package_parent(),
+            "JUPYTER_RUNTIME_DIR": str(work / ".jupyter"), "IPYTHONDIR": str(work / ".ipython"),
+            "MPLCONFIGDIR": str(work / ".matplotlib")}
+
+
+def _container_user(tmp: Path, work: Path) -> int | None:
+    """As root: a fresh user id owning ``work`` (and nothing else); else None."""
+    if os.geteuid() != 0:
+        return None
+    uid = sandbox.unused_uid()
+    os.chmod(tmp, 0o711)  # the user may reach `work`, not list what else is in `tmp`
+    for path in [work, *work.iterdir()]:
+        os.chown(path, uid, uid)
+    os.chmod(work, 0o700)
+    return uid
+
+
+def _processes_of(uid: int) -> list[int]:
+    """The ids of the processes whose real user is ``uid`` (from /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                status = (entry / "status").read_text()
+            except OSError:  # gone meanwhile
+                continue
+            uids = next((line.split()[1:] for line in status.splitlines()
+                         if line.startswith("Uid:")), [])
+            if uids and int(uids[0]) == uid:
+                pids.append(int(entry.name))
+    return pids
+
+
+def _kill_user(uid: int) -> None:
+    """Kill every process of the user ``uid`` (the kernel and whatever it started)."""
+    for _ in range(100):  # a process forked during a round is killed in the next
+        pids = _processes_of(uid)
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.01)
+
+
+def _unreachable_for_others() -> str | None:
+    """Why a user who owns nothing cannot run this Python and optbook (None if it can)."""
+    needed = [Path(sys.executable).resolve(), Path(sys.base_prefix).resolve(),
+              Path(sys.prefix).resolve(), Path(sandbox._package_parent())]
+    for path in needed:
+        for directory in reversed(path.parents):
+            if not directory.stat().st_mode & stat.S_IXOTH:
+                return f"{path} is inside {directory}, which other users cannot enter"
+        if not path.stat().st_mode & stat.S_IROTH:
+            return f"other users cannot read {path}"
+    return None
+
+
+def _start(tmp: Path, limits: Limits, isolation: str, uid: int | None, out, log
+           ) -> subprocess.Popen:
+    """Start the runner on the job in ``tmp``: in the sandbox, or in ``tmp/work``."""
     runner = [sys.executable, "-m", "optbook.coursework.runner"]
-    if not use_sandbox:
-        return subprocess.Popen([*runner, str(tmp / "work" / "job.json")], cwd=tmp / "work",
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=log,
-                                env=_unsandboxed(tmp), start_new_session=True)
+    if isolation != "sandbox":
+        work = tmp / "work"
+        env = _container_env(work) if isolation == "container" else _unsandboxed(tmp)
+        drop = sandbox.drop_root(uid) if uid is not None else []
+        return subprocess.Popen([*drop, *runner, str(work / "job.json")], cwd=work,
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=log, env=env,
+                                start_new_session=True)
     # the sandbox gets copies of the job and the notebook, read from these descriptors
     fds = {name: os.open(tmp / name, os.O_RDONLY) for name in ("job.json", "notebook.ipynb")}
     try:
@@ -149,26 +232,35 @@ def _start(tmp: Path, limits: Limits, use_sandbox: bool, out, log) -> subprocess
             os.close(fd)
 
 
+def _check_isolation_name(isolation: str) -> None:
+    if isolation not in ISOLATIONS:
+        raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
+
+
 def run_notebook(path: Path, hidden: list[str], limits: Limits,
-                 use_sandbox: bool = True) -> dict:
+                 isolation: str = "sandbox") -> dict:
     """Run the notebook ``path`` in a new process, with the hidden cells; the runner's report.
 
-    The process runs in the sandbox (:mod:`.sandbox`) on a copy of the notebook, unless
-    ``use_sandbox`` is False (then in a temporary directory, as the grader's user).
+    The process runs on a copy of the notebook: in the sandbox (:mod:`.sandbox`), or, with
+    ``isolation="container"`` or ``"none"``, in a temporary directory (in a container, as
+    root: as a fresh unprivileged user who owns only that directory).
     """
+    _check_isolation_name(isolation)
     try:
         notebook = _read_notebook_bytes(path, limits.file_mb)
     except (OSError, ValueError) as err:
         return {"cells": [], "hidden": [], "unreadable": f"{type(err).__name__}: {err}"[:500]}
     with tempfile.TemporaryDirectory(prefix="optbook-grade-") as tmp:
         tmp = Path(tmp)
-        inputs = tmp if use_sandbox else tmp / "work"
+        in_sandbox = isolation == "sandbox"
+        inputs = tmp if in_sandbox else tmp / "work"
         inputs.mkdir(exist_ok=True)
-        scratch = Path(sandbox.SCRATCH) if use_sandbox else inputs
+        scratch = Path(sandbox.SCRATCH) if in_sandbox else inputs
         (inputs / "job.json").write_text(json.dumps(_job(hidden, limits, scratch)))
         (inputs / "notebook.ipynb").write_bytes(notebook)
+        uid = _container_user(tmp, inputs) if isolation == "container" else None
         with open(tmp / "result.json", "wb") as out, open(tmp / "log.txt", "wb") as log:
-            proc = _start(tmp, limits, use_sandbox, out, log)
+            proc = _start(tmp, limits, isolation, uid, out, log)
             try:
                 proc.wait(timeout=limits.notebook_timeout)
                 killed = False
@@ -176,10 +268,13 @@ def run_notebook(path: Path, hidden: list[str], limits: Limits,
                 killed = True
             finally:
                 _kill_group(proc.pid)  # the runner and anything it left behind
-                kernel = inputs / "kernel.pid"  # unsandboxed, the kernel has its own session
-                pid = kernel.read_text() if not use_sandbox and kernel.exists() else ""
-                if pid.isdigit() and int(pid) > 1:
-                    _kill_group(int(pid))
+                if uid is not None:
+                    _kill_user(uid)  # the kernel, and anything it started, whatever pid file
+                elif not in_sandbox:  # the kernel has its own session
+                    kernel = inputs / "kernel.pid"
+                    pid = kernel.read_text() if kernel.exists() else ""
+                    if pid.isdigit() and int(pid) > 1:
+                        _kill_group(int(pid))
                 proc.wait()
         if killed:
             return {"killed": f"the notebook ran longer than {limits.notebook_timeout:g} s"}
@@ -245,8 +340,9 @@ def _compare(expected: dict, got: dict) -> str | None:
     return _NOT_A_NUMBER.get(kind, f"returned a {got.get('type')}, expected a number or an array")
 
 
-def _score_exercise(key_report: dict, entry: dict | None, why_missing: str) -> Exercise:
-    ex = Exercise(key_report["label"], max_points=float(key_report["points"]))
+def _score_exercise(key_report: dict, max_points: float, entry: dict | None,
+                    why_missing: str) -> Exercise:
+    ex = Exercise(key_report["label"], max_points=float(max_points))
     if entry is None:  # the notebook's status says why
         ex.lines = [f"not graded: {why_missing}"]
         return ex
@@ -278,7 +374,7 @@ def _score_exercise(key_report: dict, entry: dict | None, why_missing: str) -> E
     return ex
 
 
-def _score(path: Path, run: dict, key_reports: list[dict]) -> Submission:
+def _score(path: Path, run: dict, key: Key) -> Submission:
     sub = Submission(path, seconds=run.get("seconds", 0.0))
     why = "the notebook did not finish"
     if "killed" in run:
@@ -307,22 +403,23 @@ def _score(path: Path, run: dict, key_reports: list[dict]) -> Submission:
             sub.status.append("output limit")
             sub.notes.append("the notebook printed too much; the rest of its output was dropped")
     entries = run.get("hidden", [])
-    for i, key_report in enumerate(key_reports):
-        ex = _score_exercise(key_report, entries[i] if i < len(entries) else None, why)
+    for i, key_report in enumerate(key.reports):
+        ex = _score_exercise(key_report, key.points[key_report["label"]],
+                             entries[i] if i < len(entries) else None, why)
         if ex.problem and ex.problem not in sub.status:
             sub.status.append(ex.problem)
         sub.exercises.append(ex)
     return sub
 
 
-def _grade_one(path: Path, hidden: list[str], key_reports: list[dict],
-               limits: Limits, use_sandbox: bool) -> Submission:
+def _grade_one(path: Path, key: Key, limits: Limits, isolation: str) -> Submission:
     try:
-        return _score(path, run_notebook(path, hidden, limits, use_sandbox), key_reports)
+        return _score(path, run_notebook(path, key.hidden, limits, isolation), key)
     except Exception as err:  # never lose a row: a grader bug is reported, not fatal
         sub = Submission(path, status=["grader error"], notes=[f"{type(err).__name__}: {err}"])
-        sub.exercises = [Exercise(r["label"], max_points=float(r["points"]),
-                                  problem="grader error") for r in key_reports]
+        sub.exercises = [Exercise(label, max_points=points, problem="grader error",
+                                  lines=["not graded: the grader failed (see the status)"])
+                         for label, points in key.points.items()]
         return sub
 
 
@@ -357,6 +454,17 @@ def write_csv(subs: list[Submission], labels: list[str], out: Path) -> None:
                              f"{sub.total:g}", sub.status_text()])
 
 
+def write_feedback(subs: list[Submission], key_path: Path, directory: Path) -> list[Path]:
+    """Write one feedback file per submission into ``directory``; return their paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for sub, name in zip(subs, _feedback_names([s.path for s in subs]), strict=True):
+        path = directory / f"{name}.feedback.txt"
+        path.write_text(_feedback(sub, key_path))
+        written.append(path)
+    return written
+
+
 UNSAFE_WARNING = """\
 WARNING: grading WITHOUT the sandbox (--unsafe-no-sandbox). Every submission runs with
 your user's rights: it can read the key and your files, change them, and use the network.
@@ -364,11 +472,29 @@ Do this only for notebooks you trust (e.g. checking your own key).
 """
 
 
-def _check_inputs(key_path: Path, paths: list[Path], out: Path) -> None:
+def check_isolation(isolation: str) -> None:
+    """Refuse clearly where ``isolation`` cannot be had; warn when it is ``"none"``."""
+    _check_isolation_name(isolation)
+    if isolation == "sandbox":
+        sandbox.check_available()
+    elif isolation == "container" and os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            raise sandbox.SandboxUnavailable(
+                "grading in a container as root needs `setpriv` (util-linux) to run each "
+                "notebook as an unprivileged user: `apt-get install util-linux`")
+        reason = _unreachable_for_others()
+        if reason:
+            raise sandbox.SandboxUnavailable(
+                f"grading in a container runs each notebook as an unprivileged user, who "
+                f"cannot run Python here: {reason}. Install Python and the packages where "
+                "every user can read them (e.g. under /opt or /usr)")
+    else:
+        sys.stderr.write(UNSAFE_WARNING)
+
+
+def _check_inputs(key_path: Path, paths: list[Path]) -> None:
     if not paths:
         raise ValueError("no submissions given")
-    if out.suffix != ".csv":
-        raise ValueError(f"--out {out}: the scores file must end in .csv")
     for path in [key_path, *paths]:
         inside = [p for p in sandbox.readonly_paths() if path.resolve().is_relative_to(p)]
         if inside:
@@ -376,38 +502,95 @@ def _check_inputs(key_path: Path, paths: list[Path], out: Path) -> None:
                              "move it elsewhere")
 
 
+@dataclass(frozen=True)
+class Key:
+    """A key notebook, run: its hidden-test cells, the values its functions give on them
+    (one report per exercise) and the points of each exercise."""
+
+    path: Path
+    hidden: list[str]
+    reports: list[dict]
+    points: dict[str, float]
+
+    @property
+    def max_total(self) -> float:
+        return sum(self.points.values())
+
+    def summary(self) -> str:
+        """E.g. "2 exercises, 5 points"."""
+        n = len(self.points)
+        return f"{n} exercise{'s' * (n != 1)}, {self.max_total:g} points"
+
+
+def exercise_points(key_path: Path, reports: list[dict]) -> dict[str, float]:
+    """The most points each auto-graded exercise of the key is worth: label -> points.
+
+    Every route (the CSV, Gradescope, the LMS files) takes its points from here. Today they
+    are what the key's hidden tests declare (``hidden_tests(..., points=P)``; by default one
+    point per hidden case), read from ``reports``, the key's hidden-test reports. Points
+    declared in the chapter itself (issue #21, item 1) are to be read here, from
+    ``key_path``.
+    """
+    return {r["label"]: float(r["points"]) for r in reports}
+
+
+def load_key(key_path: str | Path, limits: Limits = Limits(), isolation: str = "sandbox",
+             reports: list[dict] | None = None) -> Key:
+    """Run the key with its hidden tests (unless its ``reports`` are given) and check it."""
+    key_path = Path(key_path)
+    hidden, checked = hidden_cells(key_path)
+    if reports is None:
+        reports = _key_reports(run_notebook(key_path, hidden, limits, isolation), key_path,
+                               checked)
+    return Key(key_path, hidden, reports, exercise_points(key_path, reports))
+
+
+def grade_submissions(key: Key, paths: list[Path], limits: Limits = Limits(), jobs: int = 1,
+                      isolation: str = "sandbox") -> list[Submission]:
+    """Grade each notebook of ``paths`` against the loaded key: one Submission each."""
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(lambda p: _grade_one(p, key, limits, isolation), paths))
+
+
+def grade_batch(key_path: str | Path, submissions: list[str | Path], limits: Limits = Limits(),
+                jobs: int = 1, log=None, isolation: str = "sandbox"
+                ) -> tuple[Key, list[Submission]]:
+    """Check the inputs and the isolation, run the key, grade every submission."""
+    key_path, paths = Path(key_path), [Path(p) for p in submissions]
+    _check_inputs(key_path, paths)
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    hidden_cells(key_path)  # a key without hidden tests is refused before any run
+    check_isolation(isolation)
+    start = time.monotonic()
+    key = load_key(key_path, limits, isolation)
+    if log:
+        log(f"key {key_path.name}: {key.summary()} ({time.monotonic() - start:.1f} s)")
+    subs = grade_submissions(key, paths, limits, jobs, isolation)
+    if log:
+        for sub in subs:
+            log(f"{sub.path}: {sub.total:g} points, {sub.status_text()} ({sub.seconds:.1f} s)")
+    return key, subs
+
+
 def grade(key_path: str | Path, submissions: list[str | Path], out: str | Path,
           limits: Limits = Limits(), jobs: int = 1, log=None,
-          use_sandbox: bool = True) -> list[Submission]:
+          use_sandbox: bool = True, isolation: str | None = None) -> list[Submission]:
     """Grade every submission against the key; write the CSV ``out`` and feedback files.
 
     Every notebook, the key included, runs in the sandbox (:mod:`.sandbox`); where there is
     none, :class:`~.sandbox.SandboxUnavailable` says what to install. ``use_sandbox=False``
-    runs them unprotected, with a warning on the standard error: for trusted notebooks only.
+    (``isolation="none"``) runs them unprotected, with a warning on the standard error: for
+    trusted notebooks only.
     """
-    key_path, out = Path(key_path), Path(out)
-    paths = [Path(p) for p in submissions]
-    _check_inputs(key_path, paths, out)
-    if not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
-    hidden, checked = hidden_cells(key_path)
-    if use_sandbox:
-        sandbox.check_available()
-    else:
-        sys.stderr.write(UNSAFE_WARNING)
-    start = time.monotonic()
-    key_reports = _key_reports(run_notebook(key_path, hidden, limits, use_sandbox), key_path,
-                               checked)
-    if log:
-        log(f"key {key_path.name}: {len(key_reports)} exercises, "
-            f"{sum(r['points'] for r in key_reports):g} points ({time.monotonic() - start:.1f} s)")
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        subs = list(pool.map(
-            lambda p: _grade_one(p, hidden, key_reports, limits, use_sandbox), paths))
+    out = Path(out)
+    if out.suffix != ".csv":
+        raise ValueError(f"--out {out}: the scores file must end in .csv")
+    isolation = isolation or ("sandbox" if use_sandbox else "none")
+    key, subs = grade_batch(key_path, submissions, limits, jobs, log, isolation)
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_csv(subs, [r["label"] for r in key_reports], out)
-    for sub, name in zip(subs, _feedback_names(paths), strict=True):
-        (out.parent / f"{name}.feedback.txt").write_text(_feedback(sub, key_path))
-        if log:
-            log(f"{sub.path}: {sub.total:g} points, {sub.status_text()} ({sub.seconds:.1f} s)")
+    write_csv(subs, list(key.points), out)
+    write_feedback(subs, key.path, out.parent)
     return subs

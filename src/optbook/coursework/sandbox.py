@@ -34,7 +34,7 @@ import sys
 from pathlib import Path, PurePosixPath
 
 __all__ = ["SandboxUnavailable", "SCRATCH", "ENVIRONMENT", "check_available", "command",
-           "readonly_paths"]
+           "drop_root", "readonly_paths", "unused_uid"]
 
 #: the writable working directory inside the sandbox (a tmpfs)
 SCRATCH = "/scratch"
@@ -101,18 +101,27 @@ def _root_filesystem() -> list[str]:
     return args
 
 
+def unused_uid() -> int:
+    """A user id far above any account's, chosen at random: one per graded notebook."""
+    return secrets.randbelow(_UID_RANGE[1] - _UID_RANGE[0]) + _UID_RANGE[0]
+
+
+def drop_root(uid: int) -> list[str]:
+    """The command prefix that turns root into the user ``uid`` (util-linux ``setpriv``):
+    no groups, no capabilities, and no way to gain privileges again (``no_new_privs``)."""
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+
+
 def _identity() -> tuple[list[str], list[str]]:
     """(bwrap's namespace options, the command prefix that drops root, if any)."""
     namespaces = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
                   "--unshare-cgroup-try"]
     if os.geteuid() != 0:  # unprivileged bwrap: a user namespace, and no nested one
         return namespaces + ["--unshare-user", "--disable-userns"], []
-    uid = str(secrets.randbelow(_UID_RANGE[1] - _UID_RANGE[0]) + _UID_RANGE[0])
     caps = ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
             "--cap-add", "CAP_SETPCAP"]  # only what setpriv needs to drop to `uid`
-    drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
-    return namespaces + caps, drop
+    return namespaces + caps, drop_root(unused_uid())
 
 
 def command(argv: list[str], files: dict[str, int], scratch_mb: int) -> list[str]:
