@@ -129,7 +129,7 @@ lab: $(VENV)/.test
 # Every performance figure next to its goal (issue #18), in one process; rows also in
 # _build/bench.json. torch (test dependency) is the reference for the optimiser steps.
 bench: $(VENV)/.test
-	$(BIN)/python benchmarks/perf.py
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python benchmarks/perf.py
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis
