@@ -4,17 +4,28 @@ import numpy as np
 import pytest
 
 from optbook.experiments import (
+    IRE_FRACTION,
+    METHODS,
     Summary,
+    Tuning,
+    distance_after_fit,
+    final_flatness,
+    method,
     over_seeds,
+    paired_runs,
     preconditioned_sharpness,
+    run_seed,
     seeds,
     sharpness,
     summarize,
     sweep,
+    tune,
 )
 from optbook.optimizers import GD, Adam, run
-from optbook.problems import Quadratic, Rosenbrock
+from optbook.problems import LeastSquares, Quadratic, Rosenbrock
+from optbook.sharpness import IRE, SAM, AdaHessian, NoiseScaledSGD
 from optbook.stats import t_quantile
+from optbook.toys import NoisyValley
 
 
 def test_seeds_are_consecutive_and_checked():
@@ -121,3 +132,128 @@ def test_a_warm_start_needs_fewer_products_and_finds_the_same_eigenvalue():
     for bad in (np.zeros(300), np.ones(3), [np.nan] * 300):
         with pytest.raises(ValueError, match="v0"):
             top_eigenvalue(lambda v: H @ v, 300, rng=rng, v0=bad)
+
+
+# ---- methods, paired runs, tuning, final measurements ------------------------------------
+
+
+def _least_squares(seed=0, d=5, n=40):
+    rng = np.random.default_rng(seed)
+    return LeastSquares(rng.standard_normal((d, n)), rng.standard_normal(n), weight=1 / n)
+
+
+def test_method_builds_each_optimiser_at_the_given_step():
+    for name, kind in zip(METHODS, (GD, Adam, SAM, IRE, AdaHessian, NoiseScaledSGD),
+                          strict=True):
+        h = 0.5 if name in ("SAM", "IRE", "variant") else None
+        opt = method(name, 0.03, h)
+        assert isinstance(opt, kind)
+    sam, ire = method("SAM", 0.03, 0.2), method("IRE", 0.03, 3.0)
+    assert sam.rho == 0.2 and sam.base.lr == 0.03
+    assert ire.kappa == 3.0 and ire.base.lr == 0.03 and ire.fraction == IRE_FRACTION
+    assert method("IRE", 0.1, 1.0, curvature="hutchinson").curvature == "hutchinson"
+    assert method("variant", 0.1, 10.0).rho == 10.0
+    with pytest.raises(ValueError, match="one of"):
+        method("Lion", 0.1)
+    with pytest.raises(ValueError, match="second hyperparameter"):
+        method("SAM", 0.1)
+    with pytest.raises(ValueError, match="no second hyperparameter"):
+        method("SGD", 0.1, 0.5)
+
+
+def test_paired_runs_share_starts_and_batches_across_methods():
+    """Same seed, same batches: SAM with rho = 0 is SGD exactly, run for run; another seed
+    draws other batches. A diverged run is counted and not measured."""
+    q = _least_squares()
+    starts = [np.zeros(q.dim), np.ones(q.dim)]
+
+    def final(p, t, o):
+        return {"loss": p.loss(t.final), "w0": float(t.final[0])}
+
+    sgd = paired_runs(lambda: GD(0.05), q, starts, [3, 4], steps=30, batch_size=8,
+                      measure=final)
+    sam0 = paired_runs(lambda: SAM(0.05, rho=0.0), q, starts, [3, 4], steps=30,
+                       batch_size=8, measure=final)
+    np.testing.assert_array_equal(sgd["w0"], sam0["w0"])
+    np.testing.assert_array_equal(sgd["diverged"], [0.0, 0.0])
+    other = paired_runs(lambda: GD(0.05), q, lambda s: starts[{5: 0, 4: 1}[s]], [5, 4], steps=30,
+                        batch_size=8, measure=final)
+    assert other["w0"][0] != sgd["w0"][0] and other["w0"][1] == sgd["w0"][1]
+    traj, opt = run_seed(lambda: GD(0.05), q, starts[1], 4, steps=30, batch_size=8)
+    assert traj.final[0] == sgd["w0"][1] and isinstance(opt, GD)
+    big = 4.0 / np.linalg.eigvalsh(q.hessian(starts[0]))[-1]  # twice the stability limit
+    boom = paired_runs(lambda: GD(big), q, starts, [0, 1], steps=200, measure=final)
+    np.testing.assert_array_equal(boom["diverged"], [1.0, 1.0])
+    assert list(boom) == ["diverged"]
+    with pytest.raises(ValueError, match="one starting point per seed"):
+        paired_runs(lambda: GD(0.05), q, starts, [0, 1, 2], steps=5, measure=final)
+    with pytest.raises(ValueError, match="measure"):
+        paired_runs(lambda: GD(0.05), q, starts, [0, 1], steps=5, measure=None)
+
+
+def test_tune_chooses_the_best_median_and_keeps_the_whole_table():
+    """On a quadratic with full gradients, GD's final loss after few steps falls with the
+    step up to the stability limit and explodes beyond it: the choice is the largest
+    stable step of the grid; the diverged setting scores inf; ties go to the later
+    setting; maximising a score flips the choice."""
+    q = Quadratic(np.diag([1.0, 4.0]))
+    starts = [np.ones(2), np.array([1.0, -2.0])]
+    grid = {"lr": [0.05, 0.1, 0.2, 0.9]}  # 2/λ_max = 0.5: 0.9 diverges
+
+    def final_loss(p, t, o):
+        return p.loss(t.final)
+
+    t = tune(lambda lr: GD(lr), q, starts, grid, steps=30, seeds=[0, 1], score=final_loss)
+    assert isinstance(t, Tuning) and t.best == {"lr": 0.2} and t.names == ("lr",)
+    assert [row["lr"] for row in t.table] == grid["lr"]
+    assert t.table[3]["diverged"] == 2 and np.all(np.isinf(t.table[3]["scores"]))
+    medians = [row["median"] for row in t.table[:3]]
+    assert medians[0] > medians[1] > medians[2]
+    for row in t.table[:3]:
+        assert row["median"] == pytest.approx(np.median(row["scores"]))
+    md = t.markdown("final loss")
+    assert md.count("\n") == 5 and "**0.2**" in md and "| diverged | diverged, diverged | 2 |" in md
+    worst = tune(lambda lr: GD(lr), q, starts, {"lr": grid["lr"][:3]}, steps=30,
+                 seeds=[0, 1], score=final_loss, minimize=False)
+    assert worst.best == {"lr": 0.05}
+    tie = tune(lambda lr: GD(0.1), q, starts[:1], {"lr": [1, 2, 3]}, steps=5, seeds=[0],
+               score=final_loss)
+    assert tie.best == {"lr": 3}  # every setting is the same run: the last one wins
+    two = tune(lambda lr, rho: SAM(lr, rho=rho), q, starts[:1], {"lr": [0.1], "rho": [0.0, 0.1]},
+               steps=5, seeds=[0], score=final_loss)
+    assert [(r["lr"], r["rho"]) for r in two.table] == [(0.1, 0.0), (0.1, 0.1)]
+    with pytest.raises(ValueError, match="grid"):
+        tune(lambda lr: GD(lr), q, starts[:1], {"lr": []}, steps=5, seeds=[0], score=final_loss)
+
+
+def test_final_flatness_on_the_valley_and_after_fit_distance():
+    """On the valley ½(1 + u²)v² + L*, at the end of a run near the floor: λ_max ≈ 1 + u²,
+    tr H ≈ 1 + u² + v², the loss above the floor ≈ 0; SGD's effective sharpness is
+    η·λ_max; IRE's is at least that (its preconditioner is 1 + κ on the flat mask)."""
+    valley = NoisyValley.centred(16, rng=np.random.default_rng(0))
+    w0 = np.array([1.5, 0.5])
+    traj, opt = run_seed(lambda: GD(0.1), valley, w0, 0, steps=300)
+    m = final_flatness(valley, traj, opt)
+    u, v = traj.final
+    assert m["loss"] == pytest.approx(valley.loss(traj.final) - valley.floor)
+    assert m["loss"] < 1e-8
+    H = valley.hessian(traj.final)
+    assert m["lam"] == pytest.approx(np.linalg.eigvalsh(H)[-1]) and m["tr"] == pytest.approx(
+        np.trace(H))
+    assert m["lam"] == pytest.approx(1 + u**2, rel=1e-6)
+    assert m["eff"] == pytest.approx(0.1 * m["lam"])
+    traj_i, ire = run_seed(lambda: method("IRE", 0.1, 2.0), valley, w0, 0, steps=300,
+                           batch_size=4)
+    mi = final_flatness(valley, traj_i, ire, travel=lambda t: abs(t.w[0, 0]) - abs(t.final[0]))
+    assert mi["eff"] >= 0.1 * mi["lam"] * (1 - 1e-9) and mi["travel"] > 0
+    # distance after fit: from the first step at which L fell below 1e-2 L(w_0)
+    q = Quadratic(np.diag([1.0, 4.0]))
+    fit = run(GD(0.1), q, np.ones(2), 100)
+    s = int(np.flatnonzero(fit.loss <= 1e-2 * fit.loss[0])[0])
+    assert 0 < s < 100
+    assert distance_after_fit(fit) == pytest.approx(np.linalg.norm(fit.final - fit.w[s]))
+    assert distance_after_fit(fit) < np.linalg.norm(fit.final - fit.w[s - 1])
+    assert np.isnan(distance_after_fit(fit, fraction=1e-60))  # never that low
+    sparse = run(GD(0.1), q, np.ones(2), 50, keep_every=10)
+    with pytest.raises(ValueError, match="every iterate"):
+        distance_after_fit(sparse)
