@@ -22,6 +22,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER_LIMIT_S = 20.0
+NETWORK_CHAPTER_LIMIT_S = 45.0  # BOOK_STANDARD: a chapter that trains networks on real data
 SLIDER_P95_LIMIT_MS = 50.0
 MOVES = 200
 
@@ -64,12 +65,19 @@ def run_chapter(path: Path) -> tuple[float, list]:
     return elapsed, rows
 
 
+def chapter_limit(path: Path) -> float:
+    """The chapter's time bar: 45 s if it trains networks on real data (it loads
+    MNIST-1D), else 20 s."""
+    return NETWORK_CHAPTER_LIMIT_S if "mnist1d(" in path.read_text() else CHAPTER_LIMIT_S
+
+
 def chapter_rows(path: Path) -> list[dict]:
     """Run one chapter (:func:`run_chapter`); one row for its run time and one per slider,
     each with name, value, unit, goal and ok (whether the bar is met)."""
     elapsed, sliders = run_chapter(path)
+    limit = chapter_limit(path)
     rows = [{"name": f"{path.stem} run", "value": elapsed, "unit": "s",
-             "goal": f"< {CHAPTER_LIMIT_S:.0f}", "ok": elapsed < CHAPTER_LIMIT_S}]
+             "goal": f"< {limit:.0f}", "ok": elapsed < limit}]
     for name, med, p95 in sliders:
         rows.append({"name": f"{path.stem} slider {name} p95", "value": p95, "unit": "ms",
                      "goal": f"< {SLIDER_P95_LIMIT_MS:.0f}", "ok": p95 < SLIDER_P95_LIMIT_MS,
@@ -86,7 +94,8 @@ def main() -> int:
         text = "; ".join(f"{row['slider']}: {row['median']:.1f} / {row['value']:.1f}"
                          for row in sliders) or "none"
         print(f"{path.name:<28}{run['value']:>9.2f}   {text}")
-    print(f"bars: chapter < {CHAPTER_LIMIT_S:.0f} s, slider p95 < {SLIDER_P95_LIMIT_MS:.0f} ms: "
+    print(f"bars: chapter < {CHAPTER_LIMIT_S:.0f} s (< {NETWORK_CHAPTER_LIMIT_S:.0f} s with "
+          f"networks on MNIST-1D), slider p95 < {SLIDER_P95_LIMIT_MS:.0f} ms: "
           + ("all met" if ok else "MISSED"))
     return 0 if ok else 1
 
