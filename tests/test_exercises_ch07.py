@@ -209,3 +209,127 @@ def test_adams_first_step_is_a_sign_step_and_scale_invariant(d, seed, log_scale,
     small = np.min(np.abs(H @ w0)) * min(1.0, c)
     if small > 1e-3:  # ε = 1e-8 is negligible next to |g|
         assert np.allclose(steps[0], steps[1], rtol=1e-4)
+
+
+# --------------------------------------------------------------------------
+# ex-mom-paired: the paired interval of the network section's verdicts
+# --------------------------------------------------------------------------
+
+PAIRED = "ex-mom-paired"
+
+
+def paired_interval(a, b, confidence=0.95):
+    """The reference answer: mean of a − b and its Student-t interval, written out."""
+    from optbook.stats import t_quantile
+
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    half = t_quantile(0.5 + confidence / 2, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
+    return np.array([d.mean(), d.mean() - half, d.mean() + half])
+
+
+def unpaired_interval(a, b, confidence=0.95):
+    """Slip: the two methods as independent samples (the seeds' pairing ignored)."""
+    from optbook.stats import t_quantile
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    n = a.size
+    half = t_quantile(0.5 + confidence / 2, n - 1) * np.sqrt(
+        a.var(ddof=1) / n + b.var(ddof=1) / n)
+    diff = a.mean() - b.mean()
+    return np.array([diff, diff - half, diff + half])
+
+
+def normal_quantile_interval(a, b, confidence=0.95):
+    """Slip: 1.96 (the normal quantile) in place of Student's t with n − 1 dof."""
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    half = 1.959963984540054 * d.std(ddof=1) / np.sqrt(d.size)
+    return np.array([d.mean(), d.mean() - half, d.mean() + half])
+
+
+def population_std_interval(a, b, confidence=0.95):
+    """Slip: the standard deviation with ddof = 0."""
+    from optbook.stats import t_quantile
+
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    half = t_quantile(0.5 + confidence / 2, d.size - 1) * d.std() / np.sqrt(d.size)
+    return np.array([d.mean(), d.mean() - half, d.mean() + half])
+
+
+def reversed_gaps(a, b, confidence=0.95):
+    """Slip: the gaps b − a."""
+    return paired_interval(b, a, confidence)
+
+
+def test_paired_reference_passes_and_matches_the_verdicts_interval(capsys):
+    from optbook.stats import mean_interval
+
+    result = check(PAIRED, paired_interval)
+    assert result and result.score == 1.0
+    n = len(EXERCISES[PAIRED])
+    assert f"{n} of {n} checks passed" in capsys.readouterr().out
+    for case in EXERCISES[PAIRED]:  # the expected values are optbook's own interval
+        gaps = np.asarray(case.args[0], float) - np.asarray(case.args[1], float)
+        assert np.allclose(case.expected, mean_interval(gaps, *case.args[2:]), atol=1e-9)
+
+
+def test_ignoring_the_pairing_fails_where_the_methods_vary_together():
+    result = check(PAIRED, unpaired_interval)
+    assert not result
+    assert any("vary together" in line for line in result.failed)
+    assert any("zero width" in line for line in result.failed)
+    assert any("two seeds" in line for line in result.passed)  # b constant: no covariance
+
+
+def test_the_normal_quantile_and_ddof_0_fail():
+    for slip in (normal_quantile_interval, population_std_interval):
+        result = check(PAIRED, slip)
+        assert not result
+        assert any("zero width" in line for line in result.passed)  # s_d = 0: no difference
+        assert len(result.failed) == len(EXERCISES[PAIRED]) - 1
+
+
+def test_reversed_gaps_fail():
+    result = check(PAIRED, reversed_gaps)
+    assert not result and not result.passed
+
+
+def test_paired_stub_is_not_attempted(capsys):
+    result = check(PAIRED, stub)
+    assert not result.attempted
+    assert "not attempted yet" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------
+# Proposition prop-mom-weight-decay on optbook's Adam and AdamW
+# --------------------------------------------------------------------------
+
+@examples(40)
+@given(d=st.integers(1, 12), steps=st.integers(0, 6), seed=SEEDS,
+       lam=st.floats(1e-4, 1.0), lr=st.floats(1e-4, 0.1), beta1=st.sampled_from([0.0, 0.5, 0.9]))
+def test_adam_l2_step_divides_the_decay_and_adamw_does_not(d, steps, seed, lam, lr, beta1):
+    """One step of Adam(weight_decay=λ) after `steps` random steps is
+    w − η m̂ᵍ/(√v̂ + ε) − ηλ c_t w/(√v̂ + ε), c_t = (1 − β₁)/(1 − β₁ᵗ), with v̂ the second
+    moment of g + λw; one step of AdamW is w − ηλw − η m̂/(√v̂ + ε) with moments of g alone."""
+    from optbook import Adam
+    from optbook.optimizers import AdamW
+
+    rng = np.random.default_rng(seed)
+    beta2, eps = 0.999, 1e-8
+    for opt in (Adam(lr, beta1, beta2, eps, weight_decay=lam),
+                AdamW(lr, beta1, beta2, eps, weight_decay=lam)):
+        w = rng.standard_normal(d)
+        state = opt.init(w)
+        for _ in range(steps):
+            opt.step(rng.standard_normal(d), state, w, None)
+        g = rng.standard_normal(d)
+        m_prev, v_prev, t = state.m.copy(), state.v.copy(), state.t + 1
+        g_moments = g if opt.decoupled else g + lam * w
+        v_hat = (beta2 * v_prev + (1 - beta2) * g_moments**2) / (1 - beta2**t)
+        root = np.sqrt(v_hat) + eps
+        m_hat_g = (beta1 * m_prev + (1 - beta1) * g) / (1 - beta1**t)
+        if opt.decoupled:
+            decay = lr * lam * w
+        else:
+            decay = lr * lam * (1 - beta1) / (1 - beta1**t) * w / root
+        expected = -lr * m_hat_g / root - decay
+        assert np.allclose(opt.update(g, state, w.copy(), None), expected, rtol=1e-9, atol=1e-14)
