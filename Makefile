@@ -8,6 +8,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 NOTEBOOKS := $(wildcard book/*.ipynb)
+# Chapters run with single-threaded BLAS: their matrices are small, and threaded OpenBLAS
+# on a busy 2-core machine made a network chapter 2-15 times slower (FIELD_NOTES).
+BLAS_1 := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
 .PHONY: book live test test-fast lint pytest nbval serve lab bench clean help student test-compat
 
@@ -62,7 +65,7 @@ live: $(VENV)/.runtime
 # kept in the Jupyter cache, so this costs seconds.
 book: $(VENV)/.runtime $(MATHJAX) _build/.optbook-stamp live
 	rm -rf _build/html _build/.doctrees
-	OPTBOOK_FRAMES=1 $(BIN)/jupyter-book build . --path-output . -n -W --keep-going
+	OPTBOOK_FRAMES=1 $(BLAS_1) $(BIN)/jupyter-book build . --path-output . -n -W --keep-going
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
 
 lint: $(VENV)/.test
@@ -77,7 +80,7 @@ pytest: $(VENV)/.test
 NB_WARNINGS := error::RuntimeWarning,error::UserWarning,error::FutureWarning
 
 nbval: $(VENV)/.test
-	PYTHONWARNINGS=$(NB_WARNINGS) $(BIN)/python -m pytest --nbval-lax $(NOTEBOOKS)
+	PYTHONWARNINGS=$(NB_WARNINGS) $(BLAS_1) $(BIN)/python -m pytest --nbval-lax $(NOTEBOOKS)
 
 test: lint pytest nbval
 
@@ -129,7 +132,7 @@ lab: $(VENV)/.test
 # Every performance figure next to its goal (issue #18), in one process; rows also in
 # _build/bench.json. torch (test dependency) is the reference for the optimiser steps.
 bench: $(VENV)/.test
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python benchmarks/perf.py
+	$(BLAS_1) $(BIN)/python benchmarks/perf.py
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis
