@@ -189,7 +189,9 @@ def test_dark_mode_keeps_figures_opaque(site, browser, chapter):
     slider backgrounds are opaque images; a dark screenshot is saved for review."""
     page = browser.new_page(viewport={"width": 1280, "height": 900}, color_scheme="dark")
     page.goto(f"{site}/book/{chapter}.html", wait_until="networkidle")
-    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    # The theme's script turns "auto" into the system's "dark" after load: wait for it (on a
+    # busy machine it came after "networkidle"); a page that never turns dark still fails.
+    page.wait_for_function("document.documentElement.dataset.theme === 'dark'", timeout=15000)
     figures = "img.optbook-background, .cell_output img:not(.optbook-frame)"
     for src in page.eval_on_selector_all(figures, "els => els.map(e => e.src)"):
         if src.startswith("data:"):
