@@ -2,15 +2,18 @@
 
 Same machinery as test_site.py (its ``site`` and ``browser`` fixtures, Debian's
 Chromium driven by playwright, skipped or failed the same way when Chromium is
-absent). On every chapter page: nothing of the runtime loads before the click;
-"Run live" reaches ready; all cells run in order without an error or a warning;
+absent). On every chapter page: nothing of the runtime loads before the click (a hover
+prefetches only the small files that start it); the cells are live at once, and "Run all
+cells" asked for right after the click runs them when Python is ready, in order, without
+an error or a warning;
 an edited cell shows a new output; an error shows a traceback and the session goes
 on; every slider figure is live: a value off the grid draws what Python draws for it,
 not a grid frame, and its update time is measured for typed values (each a new
 computation) and for steps of the range input through the grid; no request leaves the
-site and the console stays clean. The time to ready and
-to the first figure of each chapter, and the slider update times, are printed and written to
-``_build/live-timings.json``.
+site and the console stays clean. The time from the click to ready, to the first cell's
+output (the first cell can run) and to the first figure of each chapter, and the slider
+update times, are printed and written to ``_build/live-timings.json``; they are measured,
+not asserted (the goals are in the issue, the machine is shared).
 
 All chapters share one browser context, so later chapters load Pyodide and the
 wheels from the browser's cache, as a reader's would.
@@ -58,12 +61,13 @@ def _run(page, index: int, source: str) -> dict:
         return {{text: c.out.innerText, errors: c.errors}}; }}""")
 
 
-# Chapters that train on MNIST-1D need the data file shipped with the site, which the live
-# runtime does not serve yet (the mnist1d generator does not exist in Pyodide): their static
-# figures work, running them live does not. Marked, not hidden: they fail loudly if run.
+# Chapters that train on MNIST-1D: the page gets the data file (on the first import of
+# optbook.data), but training takes minutes there (all of Chapter 7's cells ~3.5 min,
+# Chapter 9's ~6 min), and Chapter 8's check that each tuned value lies inside its grid
+# (cell 44) fails in the page. Skipped with this reason in pytest's report, not hidden.
 NEEDS_DATA = {c for c in CHAPTERS if "mnist1d(" in (ROOT / "book" / f"{c}.ipynb").read_text()}
 LIVE_CHAPTERS = [pytest.param(c, marks=pytest.mark.skip(
-    reason="Run live does not serve the MNIST-1D file yet")) if c in NEEDS_DATA else c
+    reason="trains on MNIST-1D: minutes in the page")) if c in NEEDS_DATA else c
     for c in CHAPTERS]
 
 
@@ -80,18 +84,17 @@ def test_chapter_runs_live(context, site, chapter):
 
     t0 = time.perf_counter()
     button.click()
-    page.wait_for_function("['ready', 'failed'].includes(document.body.dataset.optbookLive)",
-                           timeout=READY_TIMEOUT_MS)
-    status = page.locator(".optbook-live-status").text_content()
-    assert page.evaluate("document.body.dataset.optbookLive") == "ready", status
-    ready_wall = time.perf_counter() - t0
-
+    # The cells are live at once; "Run all cells" asked for now runs when Python is ready.
     n = page.locator("textarea.optbook-live-code").count()
     assert n == page.locator("div.cell .cell_input").count() and n > 0
+    assert page.evaluate("document.body.dataset.optbookLive") == "loading"
     page.locator("button.optbook-live-button").click()  # now "Run all cells"
-    page.wait_for_function("""() => optbookLive.cells.every(c => c.ran)
-        && document.body.dataset.optbookLive === 'ready'""", timeout=RUN_TIMEOUT_MS)
-    run_wall = time.perf_counter() - t0 - ready_wall
+    page.wait_for_function("""() => document.body.dataset.optbookLive === 'failed'
+        || (optbookLive.cells.every(c => c.ran)
+            && document.body.dataset.optbookLive === 'ready')""", timeout=RUN_TIMEOUT_MS)
+    status = page.locator(".optbook-live-status").text_content()
+    assert page.evaluate("document.body.dataset.optbookLive") == "ready", status
+    run_wall = time.perf_counter() - t0
     cells = page.evaluate("""() => optbookLive.cells.map(c => ({
         errors: c.errors, ms: c.ms, text: c.out.innerText,
         stderr: c.out.querySelectorAll('.optbook-live-stderr').length,
@@ -130,14 +133,21 @@ def test_chapter_runs_live(context, site, chapter):
     assert _run(page, last, "x_live + 1")["text"].strip() == "2"
 
     times = page.evaluate("optbookLive.times")
+    # Functional order only: Python was ready before the first cell ran, and that before the
+    # first figure; a generous bound (timing goals live in the issue and the report).
+    assert times["ready"] <= times["firstCell"] <= times.get("figure", times["firstCell"])
+    assert times["firstCell"] < READY_TIMEOUT_MS
     TIMINGS[chapter] = {"ready_s": round(times["ready"] / 1000, 2),
+                        "first_cell_s": round(times["firstCell"] / 1000, 2),
                         "first_figure_s": round(times.get("figure", 0) / 1000, 2) or None,
+                        "cells_live_ms": round(times["cells"]),
                         "run_all_s": round(run_wall, 2), "cells": n,
                         "slowest_cell_s": round(max(c["ms"] for c in cells) / 1000, 2),
                         "steps_ms": times["steps"], "sliders": sliders}
-    print(f"{chapter}: ready {times['ready'] / 1000:.1f} s, first figure "
-          f"{times.get('figure', float('nan')) / 1000:.1f} s after the click, "
-          f"{n} cells in {run_wall:.1f} s")
+    print(f"{chapter}: after the click, cells live {times['cells']:.0f} ms, Python ready "
+          f"{times['ready'] / 1000:.1f} s, first cell can run (its output) "
+          f"{times['firstCell'] / 1000:.1f} s, first figure "
+          f"{times.get('figure', float('nan')) / 1000:.1f} s; {n} cells in {run_wall:.1f} s")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{chapter}-live.png"), full_page=True)
     assert log.external == [], f"requests leaving the site: {log.external}"
@@ -178,6 +188,27 @@ def test_opened_as_a_file_the_control_explains(context, site):
     page.close()
 
 
+# What a hover on "Run live" may fetch: the small files that start the runtime, not its ~40 MB.
+PREFETCHED = {"live_worker.js", "live_runtime.py", "pyodide.js", "pyodide.asm.js"}
+
+
+def test_a_hover_prefetches_only_the_small_files(context, site):
+    page = context.new_page()
+    log = PageLog(page, site)
+    page.goto(f"{site}/book/{CHAPTERS[0]}.html", wait_until="networkidle")
+    page.locator("button.optbook-live-button").hover()
+    page.wait_for_function(f"""() => performance.getEntriesByType('resource')
+        .filter(e => e.name.includes('/_static/live/') && e.responseEnd > 0
+                && !/live\\.(js|css)$/.test(e.name)).length >= {len(PREFETCHED)}""")
+    page.wait_for_timeout(500)  # anything else would have been requested by now
+    fetched = {u.split("?")[0].rsplit("/", 1)[-1] for u in _resources(page)
+               if "/_static/live/" in u} - {"live.js", "live.css"}
+    assert fetched == PREFETCHED
+    assert page.evaluate("document.body.dataset.optbookLive") == "off"
+    assert log.external == [] and log.failed == [] and log.errors == []
+    page.close()
+
+
 def test_python_runs_off_the_page_thread_and_stop_restarts(context, site):
     """A long cell leaves the page responsive (Python runs in a Web Worker); Stop ends
     an endless loop and a fresh session starts, in which the old variables are gone."""
@@ -188,6 +219,8 @@ def test_python_runs_off_the_page_thread_and_stop_restarts(context, site):
     page.wait_for_function("document.body.dataset.optbookLive === 'ready'",
                            timeout=READY_TIMEOUT_MS)
     assert _run(page, 0, "x_before = 5\nx_before")["text"].strip() == "5"
+    check_fontlist(page)
+    check_installed_on_first_import(page)
 
     # A slider figure whose update fails for some value: the error shows under the figure.
     _run(page, 0, FAILING_SLIDER)
@@ -243,6 +276,106 @@ def test_python_runs_off_the_page_thread_and_stop_restarts(context, site):
     page.close()
 
 
+def _served_lock() -> dict:
+    manifest = json.loads(LIVE.read_text())
+    return json.loads((LIVE.parent / manifest["lock"].split("?")[0]).read_text())
+
+
+def check_fontlist(page):
+    """The font list served inside matplotlib's wheel is the one matplotlib computes in the
+    page, with the version it accepts (else every page would rebuild it, ~0.5 s)."""
+    import zipfile
+
+    if not json.loads(LIVE.read_text()).get("fontlist"):
+        return
+    entry = _served_lock()["packages"]["matplotlib"]
+    with zipfile.ZipFile(LIVE.parent / "pyodide" / entry["file_name"]) as z:
+        served = json.loads(z.read("matplotlib/fontlist.json"))
+    fresh = json.loads(page.evaluate("""optbookLive.python(`
+import json, os
+from matplotlib import font_manager as fm
+fresh = fm.FontManager()
+data = os.path.join(fm.mpl.get_data_path(), "")
+json.dumps({"version": fm.FontManager.__version__, "fonts": sorted(
+    json.dumps({**vars(f), "fname": f.fname.replace(data, "")}, sort_keys=True)
+    for f in fresh.ttflist + fresh.afmlist)})`)"""))
+    assert served["_version"] == fresh["version"]
+    shipped = sorted(json.dumps({k: v for k, v in f.items() if k != "__class__"}, sort_keys=True)
+                     for f in served["ttflist"] + served["afmlist"])
+    assert shipped == fresh["fonts"]
+
+
+def check_installed_on_first_import(page):
+    """pytz and fontTools are served but installed only when first imported, MNIST-1D's file
+    fetched when optbook.data is: then they work."""
+    assert page.evaluate("""optbookLive.python(
+        "import sys; str([m for m in ('pytz', 'fontTools') if m in sys.modules])")""") == "[]"
+    assert page.evaluate("""optbookLive.python(
+        "import pytz; str(pytz.timezone('Europe/Paris'))")""") == "Europe/Paris"
+    pdf = page.evaluate("""optbookLive.python(`
+import io
+from matplotlib.figure import Figure
+fig = Figure()
+fig.subplots().set_title("PDF fonts need fontTools")
+buf = io.BytesIO()
+fig.savefig(buf, format="pdf")
+buf.getvalue()[:5].decode()`)""")
+    assert pdf == "%PDF-"
+    if "optbook.data" in json.loads(LIVE.read_text())["on_first_import"]:  # MNIST-1D's file
+        assert page.evaluate("""optbookLive.python(
+            "from optbook.data import mnist1d; str(mnist1d()[0].shape)")""") == "(4000, 40)"
+
+
+def test_served_files_match_the_served_lock():
+    """Pyodide checks each package against the served lock: every file it names is there with
+    that sha256, as is every file fetched on a first import (wheels, MNIST-1D); the lock
+    lists no package that is not served."""
+    import hashlib
+
+    if not LIVE.exists():
+        pytest.skip("no live assets (make book printed why)")
+    manifest = json.loads(LIVE.read_text())
+    lock = _served_lock()
+    assert sorted(lock["packages"]) == manifest["packages"]
+    files = [(f"pyodide/{e['file_name']}", e["sha256"]) for e in lock["packages"].values()]
+    files += [(w["url"], w["sha256"]) for w in manifest["on_first_import"].values()]
+    for url, digest in files:
+        path = LIVE.parent / url.split("?")[0]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, url
+    for entry in lock["packages"].values():
+        assert set(entry["depends"]) <= set(lock["packages"]), entry["name"]
+    for url in [manifest["lock"], manifest["stdlib"], *manifest["wheels"]]:
+        assert (LIVE.parent / url.split("?")[0]).is_file(), url
+
+
+@pytest.mark.kernel  # a fresh Python: this one has imported optbook's modules already
+def test_import_optbook_is_instant_and_complete():
+    """``import optbook`` imports none of its modules (the page imports it at once); every
+    name of ``__all__`` and every submodule is still there when asked for."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+import optbook
+assert not [m for m in sys.modules if m.startswith("optbook.") or m == "numpy"], sys.modules
+from optbook import *
+missing = [n for n in optbook.__all__ if n not in globals()]
+assert missing == [], missing
+assert optbook.optimizers.GD is optbook.GD and callable(optbook.taylor.taylor_model)
+assert set(optbook.__all__) <= set(dir(optbook))
+try:
+    optbook.no_such_thing
+except AttributeError as exc:
+    assert "no_such_thing" in str(exc)
+else:
+    raise AssertionError("optbook.no_such_thing did not raise")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def _live_assets():
     import importlib.util
 
@@ -267,9 +400,11 @@ def test_every_component_ships_its_licence():
         assert "Mozilla Public License Version 2.0" in pyodide and len(pyodide) > 10_000
 
 
-def test_wheels_are_served_as_bytecode_when_built_with_python_3_12():
-    """sympy, mpmath and pygments as CPython 3.12 bytecode only (imports ~3 s faster in the
-    page); optbook with its sources too (the chapters display them)."""
+def test_python_is_served_as_bytecode_when_built_with_python_3_12():
+    """The standard library, the lock's wheels, sympy, mpmath and pygments as CPython 3.12
+    bytecode only (imports do not compile source in the page), without test suites;
+    optbook with its sources too (the chapters display them), each module's .pyc next to
+    its .py, as zipimport reads them."""
     import zipfile
 
     if not LIVE.exists():
@@ -278,15 +413,19 @@ def test_wheels_are_served_as_bytecode_when_built_with_python_3_12():
     if manifest.get("bytecode") is None:
         pytest.skip("built without a Python 3.12: the wheels are served as source")
     assert manifest["bytecode"] == "cpython-312"
-    for entry in manifest["wheels"]:
-        names = zipfile.ZipFile(LIVE.parent / "wheels" / entry.split("?")[0]).namelist()
+    lock = _served_lock()
+    zips = [manifest["stdlib"], *manifest["wheels"],
+            *(f"pyodide/{e['file_name']}" for e in lock["packages"].values())]
+    for entry in zips:
+        names = zipfile.ZipFile(LIVE.parent / entry.split("?")[0]).namelist()
         sources = [n for n in names if n.endswith(".py")]
         compiled = [n for n in names if n.endswith(".pyc")]
-        if entry.startswith("optbook-"):
-            assert "optbook/sliders.py" in sources
-            assert "optbook/__pycache__/sliders.cpython-312.pyc" in compiled
+        if "/optbook-" in entry:
+            assert "optbook/sliders.py" in sources and "optbook/sliders.pyc" in compiled
+            assert len(compiled) == len(sources)
         else:
-            assert sources == [] and len(compiled) > 10, entry
+            assert sources == [] and compiled, entry
+            assert not [n for n in names if "/tests/" in n], entry
 
 
 def test_a_changed_file_fails_verification(tmp_path):

@@ -23,24 +23,23 @@ Modules, one idea each:
 * :mod:`optbook.exercises` — automatic feedback on coding exercises (``check``).
 """
 
-from .exercises import check
-from .hessian import finite_difference_hvp, with_fd_hvp
-from .networks import TwoLayerNet, toy_regression
-from .optimizers import (
-                         GD,
-                         Adagrad,
-                         Adam,
-                         BacktrackingGD,
-                         Momentum,
-                         Nesterov,
-                         Newton,
-                         RMSProp,
-                         Trajectory,
-                         run,
-)
-from .problems import LeastSquares, LogisticRegression, Quadratic, Rosenbrock, SymbolicProblem
-from .sharpness import IRE, SAM, AdaHessian, NoiseScaledSGD, SGDHess
-from .taylor import along, taylor_model
+from importlib import import_module as _import_module
+
+# Where each public name is defined. Nothing is imported here: a name is imported from its
+# module when first used (PEP 562 ``__getattr__`` below), so ``import optbook`` is instant
+# and ``from optbook import X`` imports only X's module (Python in the reader's browser
+# imports optbook at once; the exercises alone import every chapter's checks).
+_EXPORTS = {
+    "check": "exercises",
+    "finite_difference_hvp": "hessian", "with_fd_hvp": "hessian",
+    "TwoLayerNet": "networks", "toy_regression": "networks",
+    **dict.fromkeys(["GD", "Adagrad", "Adam", "BacktrackingGD", "Momentum", "Nesterov",
+                     "Newton", "RMSProp", "Trajectory", "run"], "optimizers"),
+    **dict.fromkeys(["LeastSquares", "LogisticRegression", "Quadratic", "Rosenbrock",
+                     "SymbolicProblem"], "problems"),
+    **dict.fromkeys(["IRE", "SAM", "AdaHessian", "NoiseScaledSGD", "SGDHess"], "sharpness"),
+    "along": "taylor", "taylor_model": "taylor",
+}
 
 __version__ = "0.1.0"
 
@@ -51,3 +50,25 @@ __all__ = [
     "SAM", "IRE", "AdaHessian", "NoiseScaledSGD", "SGDHess", "finite_difference_hvp",
     "with_fd_hvp",
 ]
+
+
+def __getattr__(name):
+    """``optbook.X``: a name of ``__all__`` from its module, or the submodule ``X``, imported
+    on first use and then kept as an attribute."""
+    if name in _EXPORTS:
+        value = getattr(_import_module(f".{_EXPORTS[name]}", __name__), name)
+    elif name.startswith("__"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    else:
+        try:
+            value = _import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

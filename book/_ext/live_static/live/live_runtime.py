@@ -12,11 +12,9 @@ import io
 import json
 import linecache
 import os
-import site
 import sys
 import traceback
 import types
-import zipfile
 
 # Priority of MIME types, as the book's website shows them (myst-nb's order with
 # the book's overrides: HTML first, then a PNG; widgets never exist here). A live
@@ -32,25 +30,101 @@ NS = {"__name__": "__main__"}
 _outputs = []
 
 
-def install_wheel(path):
-    """Unpack a pure-Python wheel into site-packages (what an installer does for one)."""
-    with zipfile.ZipFile(path) as z:
-        z.extractall(site.getsitepackages()[0])
+def mount(paths, later="{}"):
+    """Put the wheels (JSON list of paths) on sys.path as they are: zipimport reads their
+    modules, compiled to bytecode, when a cell first imports them. ``later`` (JSON: module
+    name -> {url, sha256[, file]}) names what is fetched only when that module is first
+    imported: a wheel to install, or a data file for it."""
+    sys.path.extend(json.loads(paths))
+    sys.meta_path.insert(0, OnFirstImport(json.loads(later)))
+
+
+class OnFirstImport:
+    """A finder for what is served but not loaded while Python starts: the first import of a
+    module named in ``wanted`` (or of a module in a package named there) fetches its file (a
+    synchronous request, which a Web Worker may make), checks its sha256, unpacks the wheel
+    into site-packages or writes the data file into optbook's cache, and lets the import go
+    on as usual."""
+
+    def __init__(self, wanted):
+        self.wanted = wanted
+
+    def find_spec(self, fullname, path=None, target=None):
+        entry = self.wanted.pop(fullname, None) or self.wanted.pop(fullname.partition(".")[0],
+                                                                   None)
+        if entry is not None:
+            data = fetch(entry["url"], entry["sha256"])
+            if "file" in entry:
+                folder = os.environ["OPTBOOK_CACHE"]
+                os.makedirs(folder, exist_ok=True)
+                with open(os.path.join(folder, entry["file"]), "wb") as f:
+                    f.write(data)
+            else:
+                import importlib
+                import site
+                import zipfile
+
+                with zipfile.ZipFile(io.BytesIO(data)) as z:
+                    z.extractall(site.getsitepackages()[0])
+                importlib.invalidate_caches()
+        return None  # the usual finders find it now
+
+    def invalidate_caches(self):
+        pass
+
+
+def fetch(url, digest):
+    """The bytes at ``url`` (relative to the worker), checked against their sha256."""
+    import hashlib
+
+    from js import XMLHttpRequest
+
+    request = XMLHttpRequest.new()
+    request.open("GET", url, False)
+    request.responseType = "arraybuffer"
+    request.send(None)
+    if request.status != 200:
+        raise ImportError(f"{url}: HTTP {request.status}")
+    data = request.response.to_bytes()
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise ImportError(f"{url} does not have the sha256 the manifest lists")
+    return data
+
+
+def imports_of(source):
+    """The absolute modules a cell's source imports, top-level statements first (none if
+    it does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.append(node.module)
+    return names
+
+
+def warm_up(sources):
+    """Import, quietly, every module the page's cells (JSON list of sources) import, so that
+    a cell the reader runs later does not wait for them. Sent by live.js when Python is ready
+    and no cell is waiting to run; a module that fails here fails again, loudly, in its cell."""
+    global _outputs
     import importlib
 
-    importlib.invalidate_caches()
-
-
-def warm_up():
-    """Import what the chapters use; matplotlib builds its font cache here, silently."""
-    global _outputs
-    import matplotlib.pyplot  # noqa: F401
-    import numpy  # noqa: F401
-    import sympy  # noqa: F401
-
-    import optbook  # noqa: F401
-
+    seen = set()
+    for source in json.loads(sources):
+        for name in imports_of(source):
+            if name not in seen:
+                seen.add(name)
+                try:
+                    importlib.import_module(name)
+                except Exception:  # noqa: BLE001 - its cell reports it
+                    pass
     _outputs = []
+    return len(seen)
 
 
 def slider_render(figure_id, values):
@@ -137,6 +211,12 @@ def _flush_pyplot():
     plt.close("all")
 
 
+_DIFFERS = (
+    "A check that guards the book's text did not hold in this run. The text was written from\n"
+    "the book's build (CPython on Linux, OpenBLAS); the browser's NumPy rounds differently, and a\n"
+    "long training run can amplify that. The numbers printed above are your run's.\n\n")
+
+
 def run_cell(source, number):
     """Run one cell in the page's session; return its outputs as a JSON list."""
     global _outputs
@@ -159,6 +239,8 @@ def run_cell(source, number):
     except BaseException as exc:  # noqa: BLE001 - everything goes to the reader
         tb = exc.__traceback__.tb_next if exc.__traceback__ else None  # drop run_cell
         text = "".join(traceback.format_exception(type(exc), exc, tb))
+        if isinstance(exc, AssertionError):
+            text = _DIFFERS + text
         _outputs.append({"error": type(exc).__name__, "text": text})
     out, _outputs = _outputs, []
     return json.dumps(out)
@@ -256,4 +338,5 @@ _install_ipython_shim()
 os.environ["MPLBACKEND"] = "Agg"
 os.environ.pop("OPTBOOK_FRAMES", None)
 os.environ["OPTBOOK_LIVE_SLIDERS"] = "1"
+os.environ["OPTBOOK_CACHE"] = os.path.expanduser("~/.cache/optbook")  # optbook.data's files
 sys.stdout, sys.stderr = _Stream("stdout"), _Stream("stderr")
