@@ -148,3 +148,49 @@ def test_bad_points_are_rejected():
         net.accuracy(w, X=net.X)
     with pytest.raises(ValueError, match="Generator"):
         net.initial_weights(0)
+
+
+def _linear_net(loss, n, seed=0):
+    rng = np.random.default_rng(seed)
+    X, y = rng.standard_normal((n, 3)), rng.integers(0, 4, n)
+    net = MLP(X, y, hidden=(), loss=loss, classes=4)
+    return net, net.initial_weights(rng) + 0.3 * rng.standard_normal(net.dim)
+
+
+def test_sampled_labels_follow_the_softmax_and_their_square_is_the_fisher_diagonal():
+    """One sample, softmax cross-entropy: the label drawn is k with probability p_k, so
+    E[g ⊙ g] = Σ_k p_k g_k ⊙ g_k, which for a linear model is diag ∇²L (Hessian = Fisher)."""
+    net, w = _linear_net("cross_entropy", n=1)
+    p = np.exp(net.logits(w)[0] - net.logits(w)[0].max())
+    p /= p.sum()
+    g_k = [MLP(net.X, np.array([k]), hidden=(), classes=4).grad(w) for k in range(4)]
+    fisher = sum(pk * g * g for pk, g in zip(p, g_k, strict=True))
+    np.testing.assert_allclose(fisher, np.diag(net.hessian(w)), rtol=1e-10, atol=1e-14)
+    rng, counts = np.random.default_rng(1), np.zeros(4)
+    for _ in range(4000):
+        g = net.sampled_grad(w, rng)
+        (k,) = [k for k in range(4) if np.allclose(g, g_k[k])]  # exactly one label's gradient
+        counts[k] += 1
+    assert np.all(np.abs(counts / 4000 - p) < 4 * np.sqrt(p * (1 - p) / 4000) + 1e-3)
+
+
+def test_squared_loss_samples_gaussian_targets():
+    """Squared loss, n samples: E[g ⊙ g] = diag(JᵀJ)/n² = diag(∇²L)/n for a linear model."""
+    net, w = _linear_net("mse", n=3)
+    rng = np.random.default_rng(2)
+    mean = np.mean([net.sampled_grad(w, rng) ** 2 for _ in range(20000)], axis=0)
+    np.testing.assert_allclose(mean, np.diag(net.hessian(w)) / net.n, rtol=0.05)
+
+
+def test_ire_uses_the_networks_sampled_fisher():
+    from optbook.sharpness import IRE
+
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((20, 5)), rng.integers(0, 3, 20)
+    net = MLP(X, y, hidden=(6,), dtype=np.float32)
+    w = net.initial_weights(rng)
+    h = IRE.fisher_sample(net, w, np.random.default_rng(4))
+    assert h.dtype == np.float32 and h.shape == (net.dim,) and np.all(h >= 0) and h.max() > 0
+    np.testing.assert_array_equal(h, net.sampled_grad(w, np.random.default_rng(4)) ** 2)
+    with pytest.raises(ValueError, match="numpy.random.Generator"):
+        net.sampled_grad(w, 4)

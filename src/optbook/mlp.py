@@ -23,6 +23,8 @@ one backward pass of directional derivatives, about twice the cost of a gradient
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ._validate import as_count
@@ -198,8 +200,11 @@ class MLP:
         """The same network on the samples ``idx`` (a mini-batch); its loss is the mean
         over the batch, an unbiased estimate of :math:`L` under uniform sampling."""
         idx = _sample_index(idx, self.n)
-        return MLP(self.X[idx], self.y[idx], self.hidden, self.activation,
-                   loss=self.loss_name, classes=self.K, dtype=self.dtype)
+        batch = copy.copy(self)  # the data were checked once, by the full network
+        batch.X, batch.y = np.take(self.X, idx, axis=0), np.take(self.y, idx)
+        batch._Y = np.take(self._Y, idx, axis=0)
+        batch.n = idx.size
+        return batch
 
     # ---- forward and backward ----------------------------------------------
 
@@ -254,14 +259,41 @@ class MLP:
         with np.errstate(over="ignore", invalid="ignore"):
             Z, A = self._forward(layers, self.X)
             value = self._loss_of(Z[-1])
-            delta = self._output_delta(Z[-1])
-            grads = [None] * len(layers)
-            for k in range(len(layers) - 1, -1, -1):
-                W, _ = layers[k]
-                grads[k] = (delta.T @ A[k], delta.sum(axis=0))
-                if k > 0:
-                    delta = (delta @ W) * self._d1(Z[k - 1])
-        return value, self.pack(grads)
+            grad = self._backward(layers, Z, A, self._output_delta(Z[-1]))
+        return value, grad
+
+    def _backward(self, layers, Z, A, delta) -> np.ndarray:
+        """Backpropagate ``delta`` = dL/dz at the output; return the gradient, packed."""
+        grads = [None] * len(layers)
+        for k in range(len(layers) - 1, -1, -1):
+            W, _ = layers[k]
+            grads[k] = (delta.T @ A[k], delta.sum(axis=0))
+            if k > 0:
+                delta = (delta @ W) * self._d1(Z[k - 1])
+        return self.pack(grads)
+
+    def sampled_grad(self, w, rng) -> np.ndarray:
+        r"""The gradient of the loss at targets drawn from the model's own predictive
+        distribution: labels :math:`\tilde y_i\sim\operatorname{softmax}(f(x_i))` for the
+        cross-entropy, :math:`\tilde t_i = f(x_i) + \xi_i`, :math:`\xi_i\sim\mathcal N(0, I_K)`
+        for the squared loss. Its square :math:`\hat h = g\odot g` is a one-sample estimate
+        of the Fisher diagonal, :math:`\mathbb E\,\hat h = \operatorname{diag}(G)/n` with
+        :math:`G = \frac1n\sum_i J_i^\top \nabla^2_f\ell_i\,J_i` the Gauss–Newton matrix
+        (the estimate IRE's code uses, Wang et al. 2024)."""
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError("rng must be a numpy.random.Generator (np.random.default_rng(seed))")
+        layers = self.unpack(w)
+        with np.errstate(over="ignore", invalid="ignore"):
+            Z, A = self._forward(layers, self.X)
+            z = Z[-1]
+            if self.loss_name == "mse":
+                delta = -rng.standard_normal(z.shape).astype(self.dtype) / self.n
+            else:
+                s = _softmax(z).astype(np.float64)
+                u = rng.random((self.n, 1))
+                labels = np.minimum((np.cumsum(s, axis=1) < u).sum(axis=1), self.K - 1)
+                delta = (s - np.eye(self.K)[labels]).astype(self.dtype) / self.n
+            return self._backward(layers, Z, A, delta)
 
     def hvp(self, w, v) -> np.ndarray:
         r"""The Hessian-vector product :math:`\nabla^2 L(w)\,v`, exactly, by the R-operator

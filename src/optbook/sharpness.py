@@ -292,6 +292,9 @@ class IRE:
         :math:`c`);
       - ``LogisticRegression``: labels :math:`\tilde y_i = \pm1` with
         :math:`P(\tilde y_i = 1) = \sigma(\phi_i^\top w)`, and the loss's own gradient.
+      - a network with ``sampled_grad(w, rng)`` (:class:`optbook.networks.MLP`): labels
+        sampled from its softmax, as in the paper's code (or Gaussian targets for its
+        squared loss).
 
       A problem without a model (``Quadratic``, ``Rosenbrock``, ...) has no predictive
       distribution: use ``"hutchinson"`` there.
@@ -357,6 +360,9 @@ class IRE:
         from .problems import LeastSquares, LogisticRegression
         from .toys import NoisyValley
 
+        if callable(getattr(problem, "sampled_grad", None)):  # the MLP: softmax labels
+            g = problem.sampled_grad(w, rng)
+            return g * g
         w = np.asarray(w, dtype=float)
         if isinstance(problem, LogisticRegression):
             p = 1.0 / (1.0 + np.exp(-np.clip(problem.Phi.T @ w, -500.0, 500.0)))
@@ -374,7 +380,8 @@ class IRE:
         else:
             raise ValueError(f"curvature='fisher' needs a model with a predictive "
                              f"distribution (least squares with jacobian(w), LeastSquares, "
-                             f"NoisyValley, LogisticRegression); {type(problem).__name__} has "
+                             f"NoisyValley, LogisticRegression, a network with sampled_grad); "
+                             f"{type(problem).__name__} has "
                              f"none: use curvature='hutchinson'")
         xi = rng.standard_normal(J.shape[0])  # targets F(w) + ξ, ξ ~ N(0, I)
         g = -c * (J.T @ xi)  # the gradient of the loss at those targets
@@ -459,8 +466,8 @@ class AdaHessian(InPlace):
     with :math:`m_0 = v_0 = 0` and :math:`k \in [0, 1]` the Hessian power (:math:`k = 0`:
     momentum SGD with step :math:`\eta/(1+\varepsilon)`). :math:`E[D_t] =
     \operatorname{diag}H_t`, exactly for diagonal :math:`H`. The note's
-    :math:`h_t = \beta_2 h_{t-1} + (1-\beta_2)h_t^2` defines :math:`h_t` from itself and
-    lacks the root, the bias corrections and :math:`k`; this is the paper's rule.
+    :math:`h_t = \beta_2 h_{t-1} + (1-\beta_2)h_t^2` defines :math:`h_t` from itself; its step
+    has :math:`\sqrt{h_t}` but lacks the bias corrections and :math:`k`; this is the paper's rule.
     Since :math:`v` averages :math:`D^2`, the root is a root-mean-square of the curvature
     estimate: the step divides by :math:`|\operatorname{diag}H|`, not by
     :math:`\operatorname{diag}H`, so negative curvature is not followed uphill.
@@ -551,12 +558,14 @@ class NoiseScaledSGD:
         w_{t+1} = w_t - \eta\, g_t\odot(1 + \rho\, v_t),
 
     with :math:`m_0 = v_0 = 0`. :math:`\hat\varepsilon_t` is the part of the mini-batch
-    gradient that its running mean does not explain (the noise), and :math:`v_t` estimates
-    its variance per coordinate. The motivation (note 004, after Xie et al.'s and others'
-    analyses of SGD noise): the covariance of SGD's noise is close to the Gauss–Newton part
-    of :math:`H`, so :math:`v_t` is a curvature proxy and the factor :math:`1 + \rho v_t`
-    *multiplies* the step where the curvature is high — the reverse of AdaHessian, which
-    *divides* by it. :math:`\rho = 0` is SGD (GD with full gradients), bit for bit.
+    gradient that its running mean does not explain: a scaled innovation
+    :math:`\beta_1(g_t - m_{t-1})`, not the noise itself (it also holds the change of the mean
+    gradient), and :math:`v_t` estimates its second moment per coordinate. The motivation
+    (note 004, after Xie et al.'s and others' analyses of SGD noise): the covariance of SGD's
+    noise is close to the Gauss–Newton part of :math:`H`, so :math:`v_t` is a curvature proxy
+    and the factor :math:`1 + \rho v_t` *multiplies* the step where the curvature is high —
+    the reverse of AdaHessian, which *divides* by it. :math:`\rho = 0` is SGD (GD with full
+    gradients), bit for bit.
 
     **Choices and fixes.** (1) :math:`m_t` or :math:`m_{t-1}` in :math:`\hat\varepsilon_t`:
     it does not matter up to a constant, since
@@ -643,7 +652,8 @@ class SGDHess:
     :class:`NoiseScaledSGD`). The paper's optional clipping of the correction is not
     implemented. One extra Hessian-vector product per step. (The released code,
     tranhp98/SGDHess, writes it PyTorch-style, ``buf = μ(buf + H Δw) + (1 − dampening) g``,
-    with the same first step ``buf = g``; ``dampening = μ = 1 − α`` is the form here.)
+    with the same first step ``buf = g``; ``dampening = μ = 1 − α`` is the form here. The
+    code's default is ``dampening = 0``, which gives the weights μ and 1, not a sum of 1.)
 
     Args:
         lr: step size :math:`\eta > 0` or a schedule.
