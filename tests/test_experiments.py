@@ -10,6 +10,7 @@ from optbook.experiments import (
     Tuning,
     distance_after_fit,
     final_flatness,
+    gradient_noise,
     method,
     over_seeds,
     paired_runs,
@@ -257,3 +258,49 @@ def test_final_flatness_on_the_valley_and_after_fit_distance():
     sparse = run(GD(0.1), q, np.ones(2), 50, keep_every=10)
     with pytest.raises(ValueError, match="every iterate"):
         distance_after_fit(sparse)
+
+
+def _exact_noise(problem, w, B):
+    """E‖∇L_B − ∇L‖² for least squares without replacement (Chapter 6's proposition)."""
+    G = problem.Phi * problem.residual(w) * problem.weight  # column i: g_i
+    n = problem.n
+    tr_sigma = np.mean(np.sum((G - G.mean(axis=1, keepdims=True)) ** 2, axis=0))
+    return n**2 / B * (n - B) / (n - 1) * tr_sigma
+
+
+def test_gradient_noise_estimates_the_exact_minibatch_variance():
+    rng = np.random.default_rng(3)
+    problem = LeastSquares(rng.standard_normal((3, 12)), rng.standard_normal(12), weight=1 / 12)
+    w = rng.standard_normal(3)
+    for B in (1, 4, 11):
+        exact = _exact_noise(problem, w, B)
+        estimate = gradient_noise(problem, B, rng=np.random.default_rng(0), draws=4000)(w)
+        assert estimate == pytest.approx(exact, rel=0.08)
+    full = gradient_noise(problem, 12, rng=np.random.default_rng(0), draws=3)(w)
+    assert full == pytest.approx(0.0, abs=1e-20)  # the full batch has no noise
+
+
+def test_gradient_noise_as_a_record_leaves_the_runs_batches_alone():
+    rng = np.random.default_rng(4)
+    problem = LeastSquares(rng.standard_normal((2, 10)), rng.standard_normal(10))
+    plain = run(GD(0.01), problem, np.zeros(2), 20, batch_size=3, rng=np.random.default_rng(1))
+    measured = run(GD(0.01), problem, np.zeros(2), 20, batch_size=3, rng=np.random.default_rng(1),
+                   record={"noise": gradient_noise(problem, 3, rng=np.random.default_rng(2))},
+                   record_every=5)
+    assert np.array_equal(plain.w, measured.w)
+    assert measured.records["noise"].shape == (5,) and np.all(measured.records["noise"] > 0)
+
+
+def test_gradient_noise_rejects_bad_arguments():
+    problem = LeastSquares(np.ones((2, 4)), np.ones(4))
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="batch_size must be at most"):
+        gradient_noise(problem, 5, rng=rng)
+    with pytest.raises(ValueError, match="batch_size"):
+        gradient_noise(problem, 0, rng=rng)
+    with pytest.raises(ValueError, match="draws"):
+        gradient_noise(problem, 2, rng=rng, draws=0)
+    with pytest.raises(ValueError, match="rng must be"):
+        gradient_noise(problem, 2, rng=0)
+    with pytest.raises(ValueError, match="mini-batch problem"):
+        gradient_noise(Quadratic(np.eye(2)), 1, rng=rng)

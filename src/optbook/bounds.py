@@ -147,7 +147,7 @@ def min_grad_norm_bound(beta: float, gap0: float, t: int) -> float:
 def convex_gap_bound(beta: float, dist0: float, t: int) -> float:
     r""":math:`\beta\,\|w_0 - w^\star\|^2/(2t)`: with step :math:`1/\beta` on a convex
     :math:`\beta`-smooth loss, :math:`L(w_t) - L^\star \le` this value
-    (e.g. Gärtner & Jaggi, EPFL Optimization for ML notes, Thm 2.7)."""
+    (e.g. Gärtner & Jaggi, EPFL Optimization for ML notes, Chapter 2)."""
     beta = as_scalar(beta, "beta", positive=True)
     dist0 = as_scalar(dist0, "dist0", nonnegative=True)
     return beta * dist0**2 / (2 * as_count(t, "t"))

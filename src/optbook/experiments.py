@@ -14,6 +14,9 @@ with the tools here, so that every number they print is computed the same way:
   Lanczos (:func:`optbook.hessian.top_eigenvalue`), and the sharpness that bounds an
   adaptive method's step, :math:`\lambda_{\max}(P_t^{1/2}\nabla^2 L(w_t)P_t^{1/2})`
   (Cohen et al. 2022);
+* :func:`gradient_noise` — the mini-batch gradient's noise
+  :math:`\mathbb E\lVert\nabla L_{\mathcal B}(w)-\nabla L(w)\rVert^2` at a point, estimated
+  from random batches (the :math:`\sigma^2` of SGD's convergence theorems);
 * :func:`method` — the optimisers compared in Chapter 8 by name, with their step
   :math:`\eta` and second hyperparameter (SAM's :math:`\rho`, IRE's :math:`\kappa`, the
   variant's :math:`\rho`);
@@ -40,7 +43,8 @@ from .sharpness import IRE, SAM, AdaHessian, NoiseScaledSGD, preconditioner
 from .stats import mean_interval
 
 __all__ = ["Summary", "seeds", "summarize", "over_seeds", "sweep", "sharpness",
-           "preconditioned_sharpness", "METHODS", "SECOND", "IRE_FRACTION", "IRE_K", "method",
+           "preconditioned_sharpness", "gradient_noise", "METHODS", "SECOND", "IRE_FRACTION",
+           "IRE_K", "method",
            "run_seed", "paired_runs", "Tuning", "tune", "final_flatness",
            "distance_after_fit"]
 
@@ -191,6 +195,43 @@ def preconditioned_sharpness(problem, optimizer, *, rng: np.random.Generator,
         root = np.sqrt(_preconditioner(optimizer, state, problem.dim))
         return top_eigenvalue(lambda v: root * problem.hvp(w, root * v), problem.dim,
                               rng=rng, tol=tol).value
+
+    return measure
+
+
+def gradient_noise(problem, batch_size: int, *, rng: np.random.Generator, draws: int = 16):
+    r"""A measurement for ``run(..., record={"noise": gradient_noise(problem, B, rng=rng)})``:
+    :math:`(w, \text{state}) \mapsto \frac1K\sum_{k=1}^K
+    \lVert\nabla L_{\mathcal B_k}(w) - \nabla L(w)\rVert^2`, an unbiased estimate of the
+    mini-batch gradient's noise :math:`\mathbb E\lVert\hat g_{\mathcal B}(w)-\nabla L(w)\rVert^2`
+    from :math:`K` = ``draws`` batches of ``batch_size`` indices drawn uniformly without
+    replacement, as ``run`` draws them (``problem.subset``).
+
+    This is the variance that SGD's convergence theorems bound by :math:`\sigma^2` (Ghadimi &
+    Lan 2013; Bottou, Curtis & Nocedal 2018, Assumption 4.3); for least squares it equals
+    :math:`\frac{n^2}{B}\frac{n-B}{n-1}\operatorname{tr}\Sigma` in expectation. ``rng`` draws
+    the batches (pass a generator of its own, so that measuring does not change the run's
+    batches). The sum is accumulated in float64.
+    """
+    check_problem(problem)
+    if not (hasattr(problem, "n") and callable(getattr(problem, "subset", None))):
+        raise ValueError(f"problem must be a sum over samples with n and subset(idx) (a "
+                         f"mini-batch problem), got {type(problem).__name__}")
+    B = as_count(batch_size, "batch_size")
+    if B > problem.n:
+        raise ValueError(f"batch_size must be at most the number of samples n = {problem.n}, "
+                         f"got {B}")
+    draws = as_count(draws, "draws")
+    rng = _check_generator(rng)
+
+    def measure(w, state=None) -> float:
+        g = np.asarray(problem.grad(w), dtype=np.float64)
+        total = 0.0
+        for _ in range(draws):
+            idx = rng.choice(problem.n, size=B, replace=False)
+            diff = np.asarray(problem.subset(idx).grad(w), dtype=np.float64) - g
+            total += float(diff @ diff)
+        return total / draws
 
     return measure
 
