@@ -25,9 +25,10 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from optbook.cli import main
 from optbook.coursework import hidden_tests
-from optbook.coursework.grade import Limits, grade
+from optbook.coursework.grade import Limits, exercise_points, grade
 from optbook.coursework.hidden import ENV, REPORT, decode, parse_report
 from optbook.coursework.markers import CHECK_CALL, LEAK_MARKERS
+from optbook.coursework.points import declared_points, points_text, total_text
 from optbook.coursework.student import (
     leak_check,
     read_notebook,
@@ -154,6 +155,11 @@ def _key(*cells) -> nbformat.NotebookNode:
     return new_notebook(cells=list(cells))
 
 
+def POINTS(n) -> dict:  # noqa: N802 (reads as a constant in the cells above)
+    """The metadata that declares an exercise's points, on its check cell."""
+    return {"optbook": {"points": n}}
+
+
 def test_stubs_keep_the_signature_and_top_level_solutions_become_a_comment():
     key = _key(
         new_markdown_cell("```{exercise} E (coding)\n:label: ex-e\n\nWrite f.\n```"),
@@ -163,7 +169,7 @@ def test_stubs_keep_the_signature_and_top_level_solutions_become_a_comment():
         new_code_cell("### BEGIN SOLUTION\nprint(f(3))\n### END SOLUTION"),
         new_code_cell("shown_in_the_solution = 1"),
         new_markdown_cell("```{solution-end}\n```\n\nText after the solution."),
-        new_code_cell('check("ex-e", f)'),
+        new_code_cell('check("ex-e", f)', metadata=POINTS(2)),
         new_code_cell('### BEGIN HIDDEN TESTS\nhidden_tests("ex-e", f, {"a": (1,)})\n'
                       "### END HIDDEN TESTS", metadata={"tags": ["remove-cell"]}),
         new_markdown_cell(":::{solution} ex-e\nA colon-fenced solution.\n:::\n\nKept."),
@@ -171,7 +177,8 @@ def test_stubs_keep_the_signature_and_top_level_solutions_become_a_comment():
     version = student_notebook(key)
     sources = [c.source for c in version.notebook.cells]
     assert sources == [
-        key.cells[0].source,
+        f"{total_text({'ex-e': 2.0})}\n\n```{{exercise}} E (coding, 2 points)\n:label: ex-e\n"
+        "\nWrite f.\n```",
         'def f(x, y=2):\n    """Doc."""\n    # YOUR CODE HERE\n    raise NotImplementedError()',
         "# YOUR CODE HERE",
         "Text after the solution.",
@@ -253,14 +260,110 @@ def test_hidden_tests_report_values_as_data(capsys, monkeypatch):
             raise ZeroDivisionError("boom")
         return [a, 2 * a]
 
-    hidden_tests("ex-x", answer, {f"case {a}": (a,) for a in (1, 3, 4, 5)}, points=3)
+    hidden_tests("ex-x", answer, {f"case {a}": (a,) for a in (1, 3, 4, 5)})
     report = parse_report("noise\n" + capsys.readouterr().out)
-    assert report["label"] == "ex-x" and report["points"] == 3.0
+    assert report["label"] == "ex-x" and "points" not in report  # declared in the chapter
     values = [c["value"] for c in report["cases"]]
     assert decode(values[0]).tolist() == [1.0, 2.0]
     assert [v["kind"] for v in values] == ["array", "not attempted", "none", "error"]
     assert "ZeroDivisionError: boom" in values[3]["message"]
     assert json.dumps(report)  # plain data
+
+
+def test_hidden_tests_refuse_points_they_are_declared_on_the_check_cell(monkeypatch):
+    monkeypatch.delenv(ENV, raising=False)
+    with pytest.raises(ValueError, match="declared once, in the metadata of the check cell"):
+        hidden_tests("ex-x", abs, {"one": (1.0,)}, points=3)
+
+
+# ---------------------------------------------------------------- points
+
+
+def _hidden_case_count(path: Path, label: str) -> int:
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from declare_points import count_cases
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    cell = next(c for c in read_notebook(path).cells
+                if "### BEGIN HIDDEN TESTS" in c.source and f'"{label}"' in c.source)
+    return count_cases(cell.source, label)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_chapter_declares_the_points_of_every_checked_exercise(path):
+    """Once, on the check cell; the book's rule: one point per hidden case."""
+    key = read_notebook(path)
+    code = "\n".join(c.source for c in key.cells if c.cell_type == "code")
+    checked = [label for label, _ in CHECK_CALL.findall(code)]
+    points = declared_points(key, path.name)
+    assert list(points) == checked and checked
+    for label, value in points.items():
+        assert value == _hidden_case_count(path, label), label
+    assert exercise_points(path) == points  # what every grader uses
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_the_student_version_shows_each_exercises_points_and_the_total(path):
+    points = declared_points(read_notebook(path), path.name)
+    text = "\n".join(c.source for c in student_notebook(read_notebook(path)).notebook.cells)
+    for label, value in points.items():
+        title = next(line for line in text.splitlines()
+                     if line.startswith("```{exercise}") and f":label: {label}" in
+                     text[text.index(line):text.index(line) + len(line) + 40])
+        assert title.endswith(f"{points_text(value)})"), title
+    total = f"**total {points_text(sum(points.values()))}**"
+    assert text.count(total) == 1
+    assert text.index(total) < text.index("```{exercise}")
+
+
+@pytest.mark.parametrize("metadata, message", [
+    ({}, "declares no points"),
+    ({"optbook": {}}, "has no 'points'"),
+    ({"optbook": {"points": 0}}, "invalid points 0"),
+    ({"optbook": {"points": -1}}, "invalid points -1"),
+    ({"optbook": {"points": "3"}}, "invalid points '3'"),
+    ({"optbook": {"points": True}}, "invalid points True"),
+    ({"optbook": {"points": float("nan")}}, "invalid points nan"),
+])
+def test_a_missing_or_invalid_declaration_is_a_clear_error(metadata, message):
+    key = _key(new_markdown_cell("```{exercise} E (coding)\n:label: ex-e\n```"),
+               new_code_cell('check("ex-e", f)', metadata=metadata))
+    with pytest.raises(ValueError, match=message) as err:
+        student_notebook(key, "ch99.ipynb")
+    assert "ch99.ipynb, cell 1" in str(err.value) and '{"optbook": {"points": N}}' \
+        in str(err.value)
+
+
+@pytest.mark.parametrize("cells, message", [
+    ([new_code_cell("x = 1", metadata=POINTS(2))], "checks no exercise"),
+    ([new_code_cell('check("ex-e", f)\ncheck("ex-e", f)', metadata=POINTS(2))],
+     "checks 2 exercises"),
+    ([new_code_cell('check("ex-e", f)', metadata=POINTS(2)) for _ in range(2)], "twice"),
+    ([new_code_cell('check("ex-other", f)', metadata=POINTS(2))], "no {exercise} directive"),
+])
+def test_declarations_in_the_wrong_place_are_refused(cells, message):
+    key = _key(new_markdown_cell("```{exercise} E\n:label: ex-e\n```"), *cells)
+    with pytest.raises(ValueError, match=message):
+        student_notebook(key)
+
+
+def test_the_commands_refuse_a_key_without_points(tmp_path, capsys):
+    nb = read_notebook(KEY)
+    for cell in nb.cells:
+        cell.metadata.pop("optbook", None)
+    bad = tmp_path / "inputs" / "no_points.ipynb"
+    bad.parent.mkdir()
+    nbformat.write(nb, bad)
+    out = tmp_path / "out"
+    for argv in (["student", str(bad), "--out", str(out)],
+                 ["grade", "--key", str(bad), str(KEY), "--out", str(out / "s.csv")],
+                 ["autograder", str(bad), "--out", str(out / "a.zip"), "--no-check"],
+                 ["nbgrader", str(bad), "--out", str(out)]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "no_points.ipynb, cell 6: exercise ex-pl-constant declares no points" in err, err
+    assert not out.exists()  # refused before writing or running anything
 
 
 # ---------------------------------------------------------------- grading

@@ -151,9 +151,13 @@ def test_results_are_written_whole(tmp_path):
     assert os.listdir(path.parent) == ["results.json"]  # no temporary file left
 
 
-def test_points_come_from_one_function_of_the_key():
-    reports = [{"label": "ex-a", "points": 3}, {"label": "ex-b", "points": 2.5}]
-    assert exercise_points(KEY, reports) == {"ex-a": 3.0, "ex-b": 2.5}
+def test_points_come_from_one_function_of_the_key(tmp_path):
+    assert exercise_points(KEY) == {"ex-pl-constant": 3.0, "ex-rates-contraction": 2.0}
+    nb = nbformat.read(KEY, as_version=4)
+    next(c for c in nb.cells if "optbook" in c.metadata).metadata["optbook"]["points"] = 2.5
+    nbformat.write(nb, tmp_path / "key.ipynb")
+    assert exercise_points(tmp_path / "key.ipynb") == {"ex-pl-constant": 2.5,
+                                                       "ex-rates-contraction": 2.0}
 
 
 # ---------------------------------------------------------------- the zip, no kernel
@@ -182,7 +186,8 @@ def test_the_zip_holds_what_gradescope_runs(zip_unchecked):
     for script in ("setup.sh", "run_autograder"):
         assert modes[script] & stat.S_IXUSR, script
     assert config["limits"]["cell_timeout"] == 4 and config["limits"]["memory_mb"] == 2048
-    assert config["visibility"] == "after_published" and config["points"] is None
+    assert config["visibility"] == "after_published"
+    assert config["points"] == {"ex-pl-constant": 3.0, "ex-rates-contraction": 2.0}
     pins = [line for line in requirements.splitlines() if line and not line.startswith("#")]
     assert pins and all("==" in line for line in pins)
     assert {line.split("==")[0] for line in pins} >= {"numpy", "sympy", "nbclient", "ipykernel"}

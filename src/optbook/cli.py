@@ -15,6 +15,15 @@
 ``optbook autograder KEY --out autograder.zip``
     write a Gradescope autograder for the key (setup.sh, run_autograder, the key).
 
+``optbook nbgrader KEY... --out DIR [--force]``
+    write nbgrader's source version of each chapter (cells with nbgrader's metadata, the
+    graded solutions and hidden tests inside nbgrader's markers) into DIR, for a course's
+    ``source/<assignment>/``. A command of its own, not an option of ``student``: its
+    output holds the solutions, and making it runs the key.
+
+The points of each exercise are declared once, on its check cell in the chapter
+(``{"optbook": {"points": N}}``); every command reads them there.
+
 See the instructors' page of the book (``book/instructors.md``) for a worked example.
 """
 
@@ -97,6 +106,19 @@ def _parser() -> argparse.ArgumentParser:
                                  "(default after_published)")
     autograder.add_argument("--no-check", action="store_true",
                             help="do not run the key here first (it needs the sandbox)")
+
+    nbgrader = commands.add_parser(
+        "nbgrader", help="write nbgrader's source version of chapters",
+        description="Write nbgrader's source version of each KEY into DIR (put it in your "
+                    "course's source/<assignment>/): nbgrader cell metadata, the graded "
+                    "solutions and the hidden tests inside nbgrader's markers. Each key is "
+                    "run once, in the sandbox, to record its values on the hidden tests.")
+    nbgrader.add_argument("notebooks", nargs="+", metavar="KEY", help="key notebooks")
+    nbgrader.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    nbgrader.add_argument("--force", action="store_true", help="overwrite existing files")
+    _limit_options(nbgrader)
+    nbgrader.add_argument("--unsafe-no-sandbox", action="store_true",
+                          help="run the keys WITHOUT the sandbox (your own keys only)")
     return parser
 
 
@@ -225,6 +247,15 @@ def _autograder(args: argparse.Namespace) -> None:
         print(f"set the assignment's autograder points to {sum(config['points'].values()):g}")
 
 
+def _nbgrader(args: argparse.Namespace) -> None:
+    from .coursework.nbgrader import write_nbgrader_sources
+
+    isolation = "none" if args.unsafe_no_sandbox else "sandbox"
+    for path in write_nbgrader_sources(args.notebooks, args.out, args.force, _limits(args),
+                                       isolation, log=lambda line: print(line, flush=True)):
+        print(f"wrote {path}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     from .coursework.sandbox import SandboxUnavailable
@@ -232,7 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        {"student": _student, "grade": _grade, "autograder": _autograder}[args.command](args)
+        {"student": _student, "grade": _grade, "autograder": _autograder,
+         "nbgrader": _nbgrader}[args.command](args)
     except (ValueError, SandboxUnavailable) as err:
         print(f"optbook {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -16,8 +16,9 @@ route, :mod:`.gradescope`: the machine is a throwaway container, so no bubblewra
 each notebook runs as a fresh unprivileged user that cannot read the key), or ``"none"``
 (``--unsafe-no-sandbox``, trusted notebooks only). The engine and the limits are the same.
 
-The points of each exercise come from one place, :func:`exercise_points`; the other routes
-(:mod:`.gradescope`, :mod:`.lms`) take them from the graded :class:`Submission`.
+The points of each exercise come from one place, :func:`exercise_points`, which reads their
+declarations in the key (:mod:`.points`); the other routes (:mod:`.gradescope`, :mod:`.lms`)
+take them from the graded :class:`Submission`.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from ..exercises import diagnose
 from . import sandbox
 from .hidden import decode
 from .markers import CHECK_CALL, is_hidden_tests_cell
+from .points import declared_points
 from .runner import TIMEOUT_ERROR
 from .student import read_notebook
 
@@ -522,16 +524,26 @@ class Key:
         return f"{n} exercise{'s' * (n != 1)}, {self.max_total:g} points"
 
 
-def exercise_points(key_path: Path, reports: list[dict]) -> dict[str, float]:
+def exercise_points(key_path: str | Path) -> dict[str, float]:
     """The most points each auto-graded exercise of the key is worth: label -> points.
 
-    Every route (the CSV, Gradescope, the LMS files) takes its points from here. Today they
-    are what the key's hidden tests declare (``hidden_tests(..., points=P)``; by default one
-    point per hidden case), read from ``reports``, the key's hidden-test reports. Points
-    declared in the chapter itself (issue #21, item 1) are to be read here, from
-    ``key_path``.
+    Every route (the CSV, Gradescope, the LMS files, nbgrader) takes its points from here:
+    the declarations in the key itself, ``{"optbook": {"points": N}}`` in the metadata of
+    each exercise's check cell (:func:`.points.declared_points`, which raises ValueError
+    for a missing or invalid one).
     """
-    return {r["label"]: float(r["points"]) for r in reports}
+    key_path = Path(key_path)
+    return declared_points(read_notebook(key_path), key_path.name)
+
+
+def _points_of(key_path: Path, reports: list[dict]) -> dict[str, float]:
+    """The declared points, in the order of the key's hidden tests (the CSV's columns)."""
+    declared = exercise_points(key_path)
+    undeclared = [r["label"] for r in reports if r["label"] not in declared]
+    if undeclared:
+        raise ValueError(f"{key_path}: hidden tests for {', '.join(undeclared)}, which no "
+                         "check cell with points declares")
+    return {r["label"]: declared[r["label"]] for r in reports}
 
 
 def load_key(key_path: str | Path, limits: Limits = Limits(), isolation: str = "sandbox",
@@ -539,10 +551,11 @@ def load_key(key_path: str | Path, limits: Limits = Limits(), isolation: str = "
     """Run the key with its hidden tests (unless its ``reports`` are given) and check it."""
     key_path = Path(key_path)
     hidden, checked = hidden_cells(key_path)
+    exercise_points(key_path)  # a missing or invalid declaration is refused before any run
     if reports is None:
         reports = _key_reports(run_notebook(key_path, hidden, limits, isolation), key_path,
                                checked)
-    return Key(key_path, hidden, reports, exercise_points(key_path, reports))
+    return Key(key_path, hidden, reports, _points_of(key_path, reports))
 
 
 def grade_submissions(key: Key, paths: list[Path], limits: Limits = Limits(), jobs: int = 1,
@@ -563,6 +576,7 @@ def grade_batch(key_path: str | Path, submissions: list[str | Path], limits: Lim
     if not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     hidden_cells(key_path)  # a key without hidden tests is refused before any run
+    exercise_points(key_path)  # and one without valid points
     check_isolation(isolation)
     start = time.monotonic()
     key = load_key(key_path, limits, isolation)

@@ -53,6 +53,7 @@ from .grade import (
     Limits,
     Submission,
     check_isolation,
+    exercise_points,
     grade_submissions,
     hidden_cells,
     load_key,
@@ -238,14 +239,14 @@ def build(key_path: str | Path, out: str | Path, limits: Limits | None = None,
     """Write the Gradescope autograder zip ``out`` for the key ``key_path``; its config.
 
     With ``check``, the key is first run here, in the sandbox (it must get its own full
-    marks), and the zip records its points; ``check=False`` skips that run.
+    marks); ``check=False`` skips that run. The zip records the points the key declares.
     """
     key_path, out, limits = Path(key_path), Path(out), limits or Limits()
     _check_visibility(visibility)
     if out.suffix != ".zip":
         raise ValueError(f"--out {out}: the autograder must be a .zip file")
     hidden_cells(key_path)  # a readable key with hidden tests, or a clear error
-    points = None
+    points = exercise_points(key_path)  # declared in the key: a clear error if not
     if check:
         try:
             check_isolation("sandbox")

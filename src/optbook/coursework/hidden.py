@@ -20,8 +20,9 @@ In a key notebook, right after an exercise's check cell, a code cell tagged
 
 The cases map a description (shown in the feedback) to the arguments of the student's
 function; they are built from seeded, self-contained code (no variable of the chapter),
-because the grader runs the same cell in every kernel. Each case is worth one point
-unless ``points`` gives the exercise's total.
+because the grader runs the same cell in every kernel. The exercise's points are not
+here: they are declared once, on its check cell (:mod:`.points`); each case is worth an
+equal share of them.
 
 In the chapter itself, :func:`hidden_tests` only checks, silently, that the key's function
 returns finite values on every case. In the grader's kernels (environment variable
@@ -29,6 +30,11 @@ returns finite values on every case. In the grader's kernels (environment variab
 results as data (JSON, arrays as base64 ``.npy`` without pickle) between sentinel lines.
 The grader compares these values, in its own process, with those of the key: nothing a
 submission redefines (``check``, ``np.allclose``, ...) takes part in the comparison.
+
+In an nbgrader test cell (:mod:`.nbgrader`), :func:`expect` first records the key's values
+and the exercise's points; :func:`hidden_tests` then compares, in the kernel (nbgrader's
+model), prints a line per case, and :func:`score` gives the points earned, which nbgrader
+reads as partial credit.
 """
 
 from __future__ import annotations
@@ -37,11 +43,14 @@ import base64
 import io
 import json
 import os
+import warnings
 from collections.abc import Callable, Mapping
 
 import numpy as np
 
-__all__ = ["hidden_tests", "decode", "parse_report", "ENV", "REPORT"]
+from ..exercises import diagnose
+
+__all__ = ["hidden_tests", "decode", "parse_report", "expect", "score", "ENV", "REPORT"]
 
 #: environment variable that switches :func:`hidden_tests` to reporting (grader kernels)
 ENV = "OPTBOOK_HIDDEN_TESTS"
@@ -79,30 +88,74 @@ def decode(value: dict) -> np.ndarray:
     return np.load(io.BytesIO(base64.b64decode(value["npy"])), allow_pickle=False)
 
 
+#: label -> (points, {description: expected value}), set by :func:`expect` (nbgrader)
+_EXPECTED: dict[str, tuple[float, dict]] = {}
+#: label -> points earned on the hidden cases, set by :func:`hidden_tests` after expect
+_SCORES: dict[str, float] = {}
+
+
+def expect(label: str, points: float, values: Mapping[str, object]) -> None:
+    """Record the key's values on the hidden cases of ``label`` (an nbgrader test cell)."""
+    if not isinstance(points, int | float) or isinstance(points, bool) or not points > 0:
+        raise ValueError(f"{label}: points must be a positive number, got {points!r}")
+    _EXPECTED[label] = (float(points), dict(values))
+    _SCORES.pop(label, None)
+
+
+def score(label: str) -> float:
+    """The points earned on the hidden cases of ``label`` (after :func:`hidden_tests`)."""
+    if label not in _SCORES:
+        raise ValueError(f"{label}: no hidden tests were run after expect({label!r}, ...)")
+    return _SCORES[label]
+
+
+def _compare_with_key(label: str, fn: Callable, cases: Mapping[str, tuple], rtol: float,
+                      atol: float) -> None:
+    points, expected = _EXPECTED[label]
+    if set(expected) != set(cases):
+        raise ValueError(f"{label}: the recorded values are for other cases than these")
+    passed = 0
+    for description, args in cases.items():
+        with warnings.catch_warnings():  # nbgrader gives 0 to a test cell that writes stderr
+            warnings.simplefilter("ignore")
+            got = _encode(fn, args)
+        if got["kind"] == "array":
+            hint = diagnose(decode(got), np.asarray(expected[description], dtype=float),
+                            rtol=rtol, atol=atol)
+        else:
+            hint = got.get("message") or got["kind"]
+        passed += hint is None
+        print(f"✔ {description}" if hint is None else f"✘ {description}: {hint}")
+    _SCORES[label] = round(points * passed / len(cases), 2)
+
+
 def hidden_tests(label: str, fn: Callable, cases: Mapping[str, tuple], *,
-                 points: float | None = None, rtol: float = 1e-6, atol: float = 1e-8) -> None:
+                 points: None = None, rtol: float = 1e-6, atol: float = 1e-8) -> None:
     """Declare the hidden tests of the coding exercise ``label``, whose answer is ``fn``.
 
     Args:
         label: the exercise's label, as in ``check(label, fn)``.
         fn: the function the exercise asks for (the key's, or the submission's when graded).
         cases: description -> tuple of arguments of ``fn``.
-        points: the exercise's total points (default: one per case).
+        points: not here: declare them on the exercise's check cell (:mod:`.points`).
         rtol, atol: tolerances of the comparison with the key's values.
     """
     if not isinstance(label, str) or not label:
         raise ValueError("the label must be the exercise's label, e.g. 'ex-hessian-fd'")
     if not cases or not all(isinstance(a, tuple) for a in dict(cases).values()):
         raise ValueError(f"{label}: give the cases as {{description: (arguments, ...)}}")
-    if points is not None and not points > 0:
-        raise ValueError(f"{label}: points must be positive, got {points}")
+    if points is not None:
+        raise ValueError(f"{label}: the points are declared once, in the metadata of the "
+                         'check cell ({"optbook": {"points": N}}), not in hidden_tests')
     if os.environ.get(ENV) == REPORT:
         report = {"label": label, "function": getattr(fn, "__name__", ""),
-                  "points": len(cases) if points is None else float(points),
                   "rtol": rtol, "atol": atol,
                   "cases": [{"description": str(d), "value": _encode(fn, args)}
                             for d, args in cases.items()]}
         print(f"{BEGIN}\n{json.dumps(report)}\n{END}")
+        return
+    if label in _EXPECTED:
+        _compare_with_key(label, fn, cases, rtol, atol)
         return
     for description, args in cases.items():  # in the chapter: the key must pass its own tests
         value = np.asarray(fn(*args), dtype=float)

@@ -14,8 +14,10 @@ conventions (BOOK_STANDARD.md, item 7):
 :func:`student_notebook` removes every solution directive with its content, turns
 solution code into nbgrader's stub (``# YOUR CODE HERE`` and, inside a function,
 ``raise NotImplementedError()``, so the signature stays and ``check`` reports "not
-attempted yet"), drops hidden-test cells and clears outputs. :func:`leak_check` then
-looks for any marker or line of solution text that survived.
+attempted yet"), drops hidden-test cells and clears outputs, and writes each graded
+exercise's points (declared in the key, :mod:`.points`) into its title, with the chapter's
+total above the exercises. :func:`leak_check` then looks for any marker or line of solution
+text that survived.
 
 Why not nbgrader itself: it needs a course directory, a database and its own
 preprocessors pipeline, and it does not know sphinx-exercise's directives; the few
@@ -47,6 +49,7 @@ from .markers import (
     YOUR_CODE_HERE,
     is_hidden_tests_cell,
 )
+from .points import declared_points, show_points
 
 __all__ = ["StudentVersion", "student_notebook", "leak_check", "read_notebook",
            "write_student_versions"]
@@ -88,15 +91,24 @@ def _directive_fences(text: str) -> dict[int, tuple[str, int]]:
     return fences
 
 
-def _strip_solution_code(source: str, where: str) -> tuple[str, list[str]]:
-    """Replace each BEGIN/END SOLUTION region by nbgrader's stub; return (code, removed)."""
-    out, removed, indent = [], [], None
+def _strip_solution_code(source: str, where: str, keep_functions: bool = False
+                         ) -> tuple[str, list[str]]:
+    """Replace each BEGIN/END SOLUTION region by nbgrader's stub; return (code, removed).
+
+    With ``keep_functions``, a region inside a function (indented) is kept, markers and
+    all, for nbgrader to stub (:mod:`.nbgrader`); top-level regions are still stubbed.
+    """
+    out, removed, indent, kept = [], [], None, False
     for line in source.splitlines():
         stripped = line.strip()
         if stripped.startswith(BEGIN_SOLUTION):
             if indent is not None:
                 raise ValueError(f"{where}: {BEGIN_SOLUTION} inside another solution")
             indent = line[: len(line) - len(line.lstrip())]
+            kept = keep_functions and bool(indent)
+            if kept:
+                out.append(line)
+                continue
             out.append(indent + YOUR_CODE_HERE)
             if indent:  # inside a function: keep the signature, raise until solved
                 out.append(indent + STUB_BODY)
@@ -104,7 +116,9 @@ def _strip_solution_code(source: str, where: str) -> tuple[str, list[str]]:
             if indent is None:
                 raise ValueError(f"{where}: {END_SOLUTION} without {BEGIN_SOLUTION}")
             indent = None
-        elif indent is None:
+            if kept:
+                out.append(line)
+        elif indent is None or kept:
             out.append(line)
         else:
             removed.append(line)
@@ -113,12 +127,18 @@ def _strip_solution_code(source: str, where: str) -> tuple[str, list[str]]:
     return "\n".join(out), removed
 
 
-def student_notebook(key: nbformat.NotebookNode, name: str = "notebook") -> StudentVersion:
-    """The student version of the key notebook ``key`` (which is not modified)."""
+def student_notebook(key: nbformat.NotebookNode, name: str = "notebook",
+                     keep_functions: bool = False) -> StudentVersion:
+    """The student version of the key notebook ``key`` (which is not modified).
+
+    ``keep_functions`` keeps the solutions inside functions, with their markers (the
+    start of nbgrader's source version, :mod:`.nbgrader`).
+    """
     text = "\n".join(c.source for c in key.cells)
     if not EXERCISE_LABEL.search(text) and BEGIN_SOLUTION not in text:
         raise ValueError(f"{name}: no exercises found (no {{exercise}} directive and no "
                          f"{BEGIN_SOLUTION} line)")
+    points = declared_points(key, name)
     nb = copy.deepcopy(key)
     cells, removed, in_solution = [], [], False
     for index, cell in enumerate(nb.cells):
@@ -128,7 +148,7 @@ def student_notebook(key: nbformat.NotebookNode, name: str = "notebook") -> Stud
             continue
         if cell.cell_type == "code":
             if BEGIN_SOLUTION in cell.source or END_SOLUTION in cell.source:
-                cell.source, lost = _strip_solution_code(cell.source, where)
+                cell.source, lost = _strip_solution_code(cell.source, where, keep_functions)
                 removed += lost
             elif in_solution:  # code shown in a solution, without markers
                 removed += cell.source.splitlines()
@@ -161,6 +181,7 @@ def student_notebook(key: nbformat.NotebookNode, name: str = "notebook") -> Stud
     if in_solution:
         raise ValueError(f"{name}: {SOLUTION_START} without {SOLUTION_END}")
     nb.cells = cells
+    show_points(nb, points, name)
     return StudentVersion(nb, removed)
 
 
