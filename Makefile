@@ -12,10 +12,11 @@ NOTEBOOKS := $(wildcard book/*.ipynb)
 # on a busy 2-core machine made a network chapter 2-15 times slower (FIELD_NOTES).
 BLAS_1 := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
-.PHONY: book live test test-fast lint pytest nbval serve lab bench clean help student test-compat
+.PHONY: book pdf tex-packages live test test-fast lint pytest nbval serve lab bench clean help student test-compat
 
 help:
 	@echo "make book   build the book into _build/html and print the path of index.html"
+	@echo "make pdf    build the book as a PDF: _build/pdf/optbook.pdf (needs TeX Live)"
 	@echo "make test   ruff, every tier of tests/ (book, browser, kernel, slow) and nbval"
 	@echo "make test-fast  ruff and the unit and property tests only (under a minute)"
 	@echo "make serve  serve the built site on http://localhost:8000"
@@ -68,6 +69,29 @@ book: $(VENV)/.runtime $(MATHJAX) _build/.optbook-stamp live
 	OPTBOOK_FRAMES=1 $(BLAS_1) $(BIN)/jupyter-book build . --path-output . -n -W --keep-going
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
 
+# The book as a PDF: Jupyter Book's LaTeX builder, xelatex through latexmk (Debian's TeX Live,
+# installed by .ci/run). It shares `make book`'s execution cache (linked into its own build
+# folder, which keeps its own doctrees), so chapters run once for both; the LaTeX-only
+# rendering (badges, slider figures, solutions) is book/_ext/pdf_output.py. The PDF is
+# also copied into _build/html if the site is built, and `make book` ships it when it exists.
+PDF_BUILD := _build/pdf/_build
+TEX_PACKAGES := texlive-xetex latexmk texlive-latex-extra texlive-fonts-recommended \
+  fonts-freefont-otf fonts-dejavu-core xindy poppler-utils
+tex-packages:
+	@echo $(TEX_PACKAGES)
+
+pdf: $(VENV)/.runtime _build/.optbook-stamp
+	@command -v xelatex >/dev/null && command -v latexmk >/dev/null || { \
+	  echo "make pdf needs TeX Live: apt-get install $(TEX_PACKAGES)"; exit 1; }
+	rm -rf $(PDF_BUILD)/latex $(PDF_BUILD)/.doctrees _build/pdf/optbook.pdf
+	mkdir -p $(PDF_BUILD) _build/.jupyter_cache
+	ln -sfn ../../.jupyter_cache $(PDF_BUILD)/.jupyter_cache
+	OPTBOOK_FRAMES=1 $(BLAS_1) LATEXMKOPTS="-interaction=nonstopmode -halt-on-error" \
+	  $(BIN)/jupyter-book build . --path-output _build/pdf --builder pdflatex -n --keep-going
+	cp $(PDF_BUILD)/latex/optbook.pdf _build/pdf/optbook.pdf
+	@if [ -d _build/html ]; then cp _build/pdf/optbook.pdf _build/html/optbook.pdf; fi
+	@echo "The PDF is at: $(CURDIR)/_build/pdf/optbook.pdf"
+
 lint: $(VENV)/.test
 	$(BIN)/ruff check src tests benchmarks book tools
 
@@ -90,8 +114,8 @@ test-fast: lint
 
 # test-compat: the unit tests and every chapter on the browser's versions (Pyodide 0.27.7:
 # Python 3.12, numpy 2.0.2, matplotlib 3.8.4, sympy 1.14.0), pinned in requirements-compat.txt,
-# in a second environment .venv-compat. Browser and site tests are left out (no browser there;
-# test_site.py builds the book with .venv); OPTBOOK_REQUIRE_BROWSER is unset so that any other
+# in a second environment .venv-compat. Browser, site and PDF tests are left out (no browser
+# there; test_site.py and test_pdf.py build with .venv); OPTBOOK_REQUIRE_BROWSER is unset so that any other
 # browser test skips.
 COMPAT_VENV := .venv-compat
 COMPAT_BIN := $(COMPAT_VENV)/bin
@@ -112,7 +136,7 @@ test-compat: $(COMPAT_VENV)/.installed
 	  sys.version.split()[0], "numpy", numpy.__version__, "matplotlib", matplotlib.__version__, \
 	  "sympy", sympy.__version__)'
 	$(COMPAT_RUN) $(COMPAT_BIN)/python -m pytest tests -p no:cacheprovider --all-tiers \
-	  --ignore=tests/test_site.py
+	  --ignore=tests/test_site.py --ignore=tests/test_pdf.py
 	$(COMPAT_RUN) PYTHONWARNINGS=$(NB_WARNINGS) $(COMPAT_BIN)/python -m pytest -p no:cacheprovider \
 	  --nbval-lax --nbval-current-env $(NOTEBOOKS)
 

@@ -242,6 +242,8 @@ def check_consistency(app, env):
 
 
 def setup(app):
+    # The badges in the PDF (LaTeX builder only; with the PDF's other LaTeX rendering)
+    app.setup_extension("pdf_output")
     app.add_node(checks_list)
     app.add_node(uses_ref)
     app.add_role("uses", uses_role)
