@@ -302,9 +302,9 @@ class MLP:
         layers, dirs = self.unpack(w), self.unpack(self._w(v, "v"))
         with np.errstate(over="ignore", invalid="ignore"):
             Z, A = self._forward(layers, self.X)
-            RZ, RA = [], [np.zeros_like(self.X)]
+            RZ, RA = [], [None]  # R{x} = 0: the inputs do not depend on w
             for k, ((W, _), (V, c)) in enumerate(zip(layers, dirs, strict=True)):
-                rz = RA[-1] @ W.T + A[k] @ V.T + c
+                rz = A[k] @ V.T + c if k == 0 else RA[-1] @ W.T + A[k] @ V.T + c
                 RZ.append(rz)
                 if k < len(layers) - 1:
                     RA.append(self._d1(Z[k]) * rz)
@@ -319,7 +319,8 @@ class MLP:
             for k in range(len(layers) - 1, -1, -1):
                 W, _ = layers[k]
                 V, _ = dirs[k]
-                out[k] = (rdelta.T @ A[k] + delta.T @ RA[k], rdelta.sum(axis=0))
+                dW = rdelta.T @ A[k] if k == 0 else rdelta.T @ A[k] + delta.T @ RA[k]
+                out[k] = (dW, rdelta.sum(axis=0))
                 if k > 0:
                     back = delta @ W
                     rdelta = ((rdelta @ W + delta @ V) * self._d1(Z[k - 1])
