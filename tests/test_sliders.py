@@ -459,3 +459,19 @@ def test_live_render_reports_an_update_that_fails_and_keeps_the_values():
     with pytest.raises(KeyError):
         sf.render(a=1.3)
     assert sf.values == {"a": 2.0}
+
+
+def test_frames_html_names_the_figure_and_its_values():
+    """Screen readers: the frame's alt names the figure and the values drawn; the inputs
+    say their value (not their index); a status line announces moves."""
+    sf = SliderFigure(lambda fig: (lambda eta, k: None),
+                      Slider("eta", [0.5, 1.0, 2.0], label="step size η", fmt="{:.1f}"),
+                      Slider("k", [1, 2], label="κ", value=2),
+                      caption="Loss against the step", **SMALL)
+    html = sf.frames_html()
+    alt = re.search(r'<img class="optbook-frame" alt="([^"]*)"', html).group(1)
+    assert alt == "Loss against the step, shown for step size η = 1.0, κ = 2"
+    assert 'aria-valuetext="1.0"' in html and 'aria-valuetext="2"' in html
+    assert 'role="status" aria-live="polite"' in html
+    data = json_payload(html)
+    assert data["labels"] == ["step size η", "κ"] and data["alt"] == "Loss against the step, "

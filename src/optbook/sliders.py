@@ -328,21 +328,39 @@ class SliderFigure:
             f'<label class="optbook-slider-row"><span class="optbook-slider-label">'
             f'{_escape(s.label or s.name)}</span>'
             f'<input type="range" min="0" max="{s.grid.size - 1}" step="1" value="{i}" '
-            f'aria-label="{_escape(s.label or s.name)}">'
-            f'<output>{_escape(s.text(s.grid[i]))}</output></label>'
+            f'aria-label="{_escape(s.label or s.name)}" '
+            f'aria-valuetext="{_escape(s.text(s.grid[i]))}">'
+            f'<output aria-live="off">{_escape(s.text(s.grid[i]))}</output></label>'
             for s, i in zip(self.sliders, first, strict=True))
-        alt = _escape(self.caption or "slider figure")
+        # Alt text: what the figure is (its caption), and the values it is drawn for; the
+        # page's script rewrites the values on every move and announces them (status line).
+        name = self.caption or "Figure with sliders for " + ", ".join(
+            s.label or s.name for s in self.sliders)
+        shown = _escape(self.values_text())
         if background is None:
-            picture = f'<img class="optbook-frame" alt="{alt}" src="{_WEBP}{frames[flat]}">'
+            picture = (f'<img class="optbook-frame" alt="{_escape(name)}, {shown}" '
+                       f'src="{_WEBP}{frames[flat]}">')
         else:
-            picture = (f'<div class="optbook-layers"><img class="optbook-background" alt="{alt}" '
+            picture = (f'<div class="optbook-layers"><img class="optbook-background" '
+                       f'alt="{_escape(name)}" '
                        f'src="{_WEBP}{_b64(_webp(background, lossless=True))}">'
-                       f'<img class="optbook-frame" alt="" src="{_WEBP}{frames[flat]}"></div>')
+                       f'<img class="optbook-frame" alt="{shown}" '
+                       f'src="{_WEBP}{frames[flat]}"></div>')
+        status = '<p class="optbook-sr-only" role="status" aria-live="polite"></p>'
         texts = [[s.text(v) for v in s.grid] for s in self.sliders]
-        data = json.dumps({"shape": shape, "texts": texts, "frames": frames})
-        return (f'<div class="optbook-slider" id="{self._id}">{inputs}{picture}'
+        labels = [s.label or s.name for s in self.sliders]
+        prefix = "" if background is not None else f"{name}, "
+        # "<" escaped: a label's text must not end the <script> element that holds it.
+        data = json.dumps({"shape": shape, "texts": texts, "labels": labels, "alt": prefix,
+                           "frames": frames}).replace("<", "\\u003c")
+        return (f'<div class="optbook-slider" id="{self._id}">{inputs}{picture}{status}'
                 f'<script type="application/json">{data}</script>'
                 f"<script>{_SWITCHER_JS.replace('__ID__', self._id)}</script></div>")
+
+    def values_text(self) -> str:
+        """The current values in words, for the frame's alt text: ``"shown for η = 0.5"``."""
+        return "shown for " + ", ".join(
+            f"{s.label or s.name} = {s.text(self.values[s.name])}" for s in self.sliders)
 
     # -- the rendering in the reader's browser ----------------------------------------
     def live_spec(self) -> dict:
@@ -405,20 +423,26 @@ def _escape(text: str) -> str:
     return html.escape(str(text), quote=True)
 
 
-# Swaps the <img> source when a range input moves: a lookup, no computation.
+# Swaps the <img> source when a range input moves: a lookup, no computation. The inputs
+# announce the value (aria-valuetext), the frame's alt and the status line the values.
 _SWITCHER_JS = """(function () {
   var root = document.getElementById('__ID__');
   var d = JSON.parse(root.querySelector('script[type="application/json"]').textContent);
   var ins = root.querySelectorAll('input[type=range]'), outs = root.querySelectorAll('output');
   var img = root.querySelector('img.optbook-frame');
+  var status = root.querySelector('[role=status]');
   function show() {
-    var k = 0;
+    var k = 0, said = [];
     for (var i = 0; i < ins.length; i++) {
       var v = +ins[i].value;
       k = k * d.shape[i] + v;
       outs[i].textContent = d.texts[i][v];
+      ins[i].setAttribute('aria-valuetext', d.texts[i][v]);
+      said.push(d.labels[i] + ' = ' + d.texts[i][v]);
     }
     img.src = 'data:image/webp;base64,' + d.frames[k];
+    img.alt = d.alt + 'shown for ' + said.join(', ');
+    status.textContent = said.join(', ');
   }
   for (var i = 0; i < ins.length; i++) { ins[i].addEventListener('input', show); }
 })();"""
