@@ -27,6 +27,7 @@ runs all its tests. A test in no tier that starts a process is listed at the end
 run, to be marked.
 """
 
+import http.server
 import os
 import sys
 from pathlib import Path
@@ -119,11 +120,18 @@ def _no_frames_env(monkeypatch):
 # One instance of each per session: the book is built once, and playwright's sync API
 # allows one running instance at a time. Helpers and settings live in test_site.py.
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """The test server: a browser that drops a lazy image's request is not an error."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 @pytest.fixture(scope="session")
 def site():
     """Build the book (cached execution) and serve _build/html on 127.0.0.1."""
     import functools
-    import http.server
     import shutil
     import subprocess
     import threading
@@ -135,7 +143,7 @@ def site():
     build = subprocess.run(["make", "book"], cwd=ROOT, capture_output=True, text=True)
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     handler = functools.partial(_QuietHandler, directory=str(HTML))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _QuietServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -194,7 +194,11 @@ def test_slider_frames_name_their_values(site):
     frame = re.search(r'<img class="optbook-frame" alt="([^"]*)"', figure).group(1)
     assert frame.startswith("shown for ") or "shown for " in frame
     assert "η as a multiple of 2/λₘₐₓ = 0.90" in frame and "condition number κ = 20" in frame
-    assert re.search(r'<input type="range"[^>]*aria-valuetext="0.90"', figure)
+    assert re.search(r'<input [^>]*type="range"[^>]*aria-label="η as a multiple of 2/λₘₐₓ"'
+                     r'[^>]*aria-valuetext="0.90"', figure)
+    # The visible label is typeset: its TeX is in a math span for MathJax.
+    assert re.search(r'<label class="optbook-slider-label" for="[^"]+"><span class="math '
+                     r'notranslate nohighlight">\\\(\\eta\\\)</span>', figure)
 
 
 def test_no_raw_tex_in_text_or_attributes(site):
@@ -320,17 +324,22 @@ def test_sliders_and_run_live_work_from_the_keyboard(site, browser):
     fig = page.locator(".optbook-slider").nth(0)
     img, status = fig.locator("img.optbook-frame"), fig.locator("[role=status]")
     before = (first.input_value(), img.get_attribute("src"), img.get_attribute("alt"))
-    key = "ArrowLeft" if int(before[0]) == int(first.get_attribute("max")) else "ArrowRight"
+    at_max = float(before[0]) == pytest.approx(float(first.get_attribute("max")))
+    key = "ArrowLeft" if at_max else "ArrowRight"
     page.keyboard.press(key)
     after = (first.input_value(), img.get_attribute("src"), img.get_attribute("alt"))
     assert after[0] != before[0] and after[1] != before[1] and after[2] != before[2]
     value_text = fig.locator("output").nth(0).text_content()
     assert first.get_attribute("aria-valuetext") == value_text
     assert value_text in status.text_content() and value_text in after[2]
-    page.keyboard.press("End")
-    assert first.input_value() == first.get_attribute("max")
+    page.keyboard.press("End")  # the grid's ends are the track's ends
+    assert float(first.input_value()) == pytest.approx(float(first.get_attribute("max")))
     page.keyboard.press("Home")
-    assert first.input_value() == "0"
+    assert float(first.input_value()) == pytest.approx(float(first.get_attribute("min")))
+    # An arrow key steps to the next grid value (the track itself is continuous).
+    page.keyboard.press("ArrowRight")
+    grid = json.loads(fig.locator('script[type="application/json"]').text_content())
+    assert float(first.input_value()) == pytest.approx(sorted(grid["positions"][0])[1])
     page.close()
     # Run live: reached with Tab, started with Enter (the click is caught before it starts).
     page, log = _open(browser, f"{site}/book/ch07_momentum_adam.html")

@@ -99,6 +99,7 @@ def test_chapter_runs_live(context, site, chapter):
         errors: c.errors, ms: c.ms, text: c.out.innerText,
         stderr: c.out.querySelectorAll('.optbook-live-stderr').length,
         images: c.out.querySelectorAll('img').length,
+        alts: Array.from(c.out.querySelectorAll('.optbook-live-mime > img'), i => i.alt),
         math: c.out.querySelectorAll('mjx-container').length,
         shows_code: c.code.value.includes("display(Code("),
         highlighted: c.out.querySelectorAll('.highlight span.k, .highlight span.kn').length,
@@ -109,6 +110,9 @@ def test_chapter_runs_live(context, site, chapter):
     assert warned == [], f"cells that write to stderr live: {warned}"
     if any(c["staticImages"] for c in cells):
         assert any(c["images"] for c in cells), "no figure shown live"
+    # A live figure says what it shows: the static page's alt text for the same figure.
+    alts = [a for c in cells for a in c["alts"]]
+    assert all(len(a) > 30 and "no description" not in a for a in alts), alts
     assert sum(c["math"] for c in cells) > 0, "no SymPy output typeset live"
     assert page.locator(".optbook-live-output mjx-merror").count() == 0
     plain = [k + 1 for k, c in enumerate(cells) if c["shows_code"] and not c["highlighted"]]
@@ -463,7 +467,10 @@ MOVES = """async ([id, how, n]) => {
             s.set(d.name, d.min + ((k * 0.618034 + 0.1) % 1) * (d.max - d.min));
         } else {
             const r = s.root.querySelector('input[type=range][data-name="' + d.name + '"]');
-            r.value = (+r.value + 1) % d.grid.length;
+            const pos = d.positions, x = +r.value;  // the track: value or log10(value)
+            let j = 0;
+            pos.forEach((p, i) => { if (Math.abs(p - x) < Math.abs(pos[j] - x)) j = i; });
+            r.value = String(pos[(j + 1) % pos.length]);
             r.dispatchEvent(new Event("input", {bubbles: true}));
         }
         while (s.moves === before) {
@@ -528,6 +535,22 @@ def check_live_sliders(page, chapter: str) -> dict:
         near = json.dumps({**json.loads(values), d["name"]: nearest})
         grid_png = page.evaluate(f"optbookLive.python({FRESH.format(id=fid, values=near)!r})")
         assert np.abs(_pixels(grid_png) - a).max() > 2, f"{fid}: drew the nearest grid frame"
+
+        # Beyond the range: drawn at its end, the page says so, and the box shows it.
+        top = max(d["grid"]) + 10 * (max(d["grid"]) - min(d["grid"]))
+        moves = page.evaluate(f"optbookLive.sliders[{fid!r}].moves")
+        page.evaluate(f"optbookLive.sliders[{fid!r}].set({d['name']!r}, {top!r})")
+        page.wait_for_function(f"() => optbookLive.sliders[{fid!r}].moves > {moves}",
+                               timeout=60_000)
+        assert page.evaluate(f"optbookLive.sliders[{fid!r}].snapped") == [d["name"]]
+        row = f"optbookLive.sliders[{fid!r}].root.querySelectorAll('.optbook-live-drawn')"
+        note = page.evaluate(f"Array.from({row}, e => e.textContent).join(' ')")
+        assert f"drawn at {max(d['grid']):g}" in note or "drawn at " + str(max(d["grid"])) \
+            in note, note
+        box = (f"optbookLive.sliders[{fid!r}].root.querySelector("
+               f"'input[type=number][data-name=\"{d['name']}\"]')")
+        page.evaluate(f"{box}.dispatchEvent(new Event('change'))")
+        assert float(page.evaluate(f"{box}.value")) == max(d["grid"])
 
         typed = page.evaluate(MOVES, [fid, "number", SLIDER_MOVES])
         stepped = page.evaluate(MOVES, [fid, "range", SLIDER_MOVES])

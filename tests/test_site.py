@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import gzip
 import http.server
 import io
 import json
@@ -24,6 +25,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -108,6 +110,16 @@ def test_chapter_page_is_offline_typeset_and_light(site, browser, chapter):
     page.close()
 
 
+def slider_data(fig) -> dict:
+    return json.loads(fig.locator('script[type="application/json"]').text_content())
+
+
+def set_track(fig, k: int, position: float) -> None:
+    """Drag slider ``k`` of figure ``fig`` to ``position`` on its track (an input event)."""
+    fig.locator("input[type=range]").nth(k).evaluate(
+        "(e, x) => { e.value = String(x); e.dispatchEvent(new Event('input')); }", position)
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_every_slider_shows_the_expected_frame(site, browser, chapter):
     page, log = open_page(browser, f"{site}/book/{chapter}.html", site)
@@ -116,33 +128,46 @@ def test_every_slider_shows_the_expected_frame(site, browser, chapter):
     assert page.locator(".jupyter-widgets, .widget-slider").count() == 0, "inert widget shown"
     for i in range(figures.count()):
         fig = figures.nth(i)
-        data = json.loads(fig.locator('script[type="application/json"]').text_content())
-        shape, frames = data["shape"], data["frames"]
-        assert len(frames) == _prod(shape)
+        data = slider_data(fig)
+        shape, positions = data["shape"], data["positions"]
+        phone, desktop = data["renderings"]
+        for r in (phone, desktop):
+            assert len(r["frames"]) == _prod(shape)
+            assert all(f.startswith("../_frames/") for f in r["frames"]), "frames are files"
         inputs, img = fig.locator("input[type=range]"), fig.locator("img.optbook-frame")
+        source = fig.locator("source").nth(-1)
         assert inputs.count() == len(shape)
         seen = {img.get_attribute("src")}
-        for k, size in enumerate(shape):
-            for position in sorted({0, size // 2, size - 1}):
-                inputs.nth(k).fill(str(position))
-                index = [int(inputs.nth(j).input_value()) for j in range(len(shape))]
-                flat = 0
-                for j, v in enumerate(index):
-                    flat = flat * shape[j] + v
-                src = img.get_attribute("src")
-                assert src == "data:image/webp;base64," + frames[flat], \
-                    f"figure {i}: slider {k} at {position} shows the wrong frame"
-                out = fig.locator("output").nth(k).text_content()
-                assert out == data["texts"][k][position]
-                seen.add(src)
+        for k, pos in enumerate(positions):
+            # The track runs over the values (or their logs): the thumb is proportional.
+            assert float(inputs.nth(k).get_attribute("min")) == pytest.approx(min(pos))
+            assert float(inputs.nth(k).get_attribute("max")) == pytest.approx(max(pos))
+            for j in sorted({0, len(pos) // 2, len(pos) - 1}):
+                # Dropped a little off a grid point, the thumb snaps to it.
+                others = [p for p in pos if p != pos[j]]
+                gap = min(abs(p - pos[j]) for p in others)
+                set_track(fig, k, pos[j] + (0.3 * gap if pos[j] < max(pos) else -0.3 * gap))
+                assert float(inputs.nth(k).input_value()) == pytest.approx(pos[j])
+                index = [int(np.argmin(np.abs(np.asarray(positions[m])
+                                              - float(inputs.nth(m).input_value()))))
+                         for m in range(len(shape))]
+                flat = int(np.ravel_multi_index(index, shape))
+                assert img.get_attribute("src") == desktop["frames"][flat], \
+                    f"figure {i}: slider {k} at {j} shows the wrong frame"
+                assert source.get_attribute("srcset") == phone["frames"][flat]
+                assert fig.locator("output").nth(k).text_content() == data["texts"][k][j]
+                seen.add(img.get_attribute("src"))
         assert len(seen) > 1, f"figure {i}: moving the sliders never changed the picture"
-        # A move is a frame swap: time the input event to the decoded new image.
+        # A move is a frame swap (the frames were fetched when the figure came near).
+        fig.scroll_into_view_if_needed()
         times = fig.evaluate("""async (root) => {
+            const d = JSON.parse(root.querySelector('script[type="application/json"]')
+                .textContent);
             const input = root.querySelector('input[type=range]');
             const img = root.querySelector('img.optbook-frame');
             const out = [];
             for (let k = 0; k < 40; k++) {
-                input.value = String(k % (+input.max + 1));
+                input.value = String(d.positions[0][k % d.positions[0].length]);
                 const t0 = performance.now();
                 input.dispatchEvent(new Event('input'));
                 await img.decode();
@@ -154,7 +179,73 @@ def test_every_slider_shows_the_expected_frame(site, browser, chapter):
         median = times[len(times) // 2]
         print(f"{chapter} figure {i}: frame swap median {median:.1f} ms, max {times[-1]:.1f} ms")
         assert median < 50, f"figure {i}: a slider move takes {median:.0f} ms"
-    assert log.errors == [], f"console errors: {log.errors}"
+    assert log.errors == [] and log.failed == [], (log.errors, log.failed)
+    page.close()
+
+
+# Widths of screen (CSS px) from a small phone to a wide desktop.
+SCREENS = (360, 390, 480, 600, 639, 640, 768, 1024, 1200, 1280, 1600)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_slider_figures_read_well_on_every_screen(site, browser, chapter):
+    """Below 640 px the phone frames (panels stacked), from 640 px the desktop frames; at
+    every width the tick labels are at least 10 CSS px and the figure fits its column."""
+    for width in SCREENS:
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(f"{site}/book/{chapter}.html", wait_until="networkidle")
+        figures = page.locator(".optbook-slider")
+        for i in range(figures.count()):
+            fig = figures.nth(i)
+            fig.scroll_into_view_if_needed()
+            img = fig.locator("img.optbook-frame")
+            img.evaluate("e => e.decode()")
+            phone, desktop = slider_data(fig)["renderings"]
+            shown = img.evaluate("""e => ({src: e.currentSrc, width: e.getBoundingClientRect()
+                .width, natural: e.naturalWidth, column: e.closest('.optbook-slider')
+                .clientWidth})""")
+            r = phone if width < 640 else desktop
+            assert shown["natural"] == r["width"], (width, i, shown)
+            scale = shown["width"] / shown["natural"]
+            assert shown["width"] <= shown["column"] + 1, (width, i, shown)
+            assert r["tick_px"] * scale >= 10, \
+                f"{width} px: figure {i}'s tick labels are {r['tick_px'] * scale:.1f} px"
+        page.close()
+
+
+FRAME_SRC = re.compile(r'(?:src|srcset)="([^"]+\.(?:png|webp|svg|jpg))"|"(\.\./_frames/[^"]+)"')
+
+
+def chapter_bytes(chapter: str) -> tuple[int, int]:
+    """A chapter's own bytes: its HTML, and everything it can load (the HTML, its images
+    and every frame of both renderings), leaving out the theme and MathJax (shared)."""
+    page = HTML / "book" / f"{chapter}.html"
+    text = page.read_text(encoding="utf-8")
+    files = {(page.parent / (a or b)).resolve() for a, b in FRAME_SRC.findall(text)}
+    files = {f for f in files if "_static" not in f.parts}
+    missing = [f for f in files if not f.exists()]
+    assert not missing, f"{chapter} refers to missing files: {missing[:3]}"
+    return page.stat().st_size, page.stat().st_size + sum(f.stat().st_size for f in files)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_first_load_and_total_fit_the_budget(site, browser, chapter):
+    """First load: the chapter's HTML as a static host sends it (gzip: highlighted code
+    is most of a chapter's HTML) and every image or frame a 1280×900 screen fetches before
+    the reader scrolls, beyond the shared theme and MathJax: ≤ 0.5 MB. Everything the
+    chapter can load (HTML uncompressed, images, both renderings' frames): ≤ 5 MB."""
+    html, total = chapter_bytes(chapter)
+    assert total <= 5_000_000, f"{chapter}: {total / 1e6:.2f} MB in all"
+    sent = len(gzip.compress((HTML / "book" / f"{chapter}.html").read_bytes(), 6))
+    page, log = open_page(browser, f"{site}/book/{chapter}.html", site)
+    fetched = page.evaluate("""() => performance.getEntriesByType('resource')
+        .filter(e => !e.name.includes('/_static/'))
+        .map(e => [e.name, e.decodedBodySize || 0])""")
+    own = sent + sum(size for _, size in fetched)
+    print(f"{chapter}: HTML {html / 1e6:.2f} MB ({sent / 1e6:.2f} MB gzip), first load "
+          f"{own / 1e6:.2f} MB ({len(fetched)} images and frames), all {total / 1e6:.2f} MB")
+    assert own <= 500_000, f"{chapter}: the first load fetches {own / 1e6:.2f} MB: {fetched}"
+    assert not any("/_frames/" in name for name, _ in fetched), "frames fetched far away"
     page.close()
 
 

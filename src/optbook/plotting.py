@@ -54,7 +54,32 @@ def style():
 
 
 class BookFigure(Figure):
-    """A ``Figure`` that displays itself as a PNG in Jupyter, without pyplot."""
+    """A ``Figure`` that displays itself as a PNG in Jupyter, without pyplot.
+
+    With ``stack=True`` (the phone rendering of a slider figure) a row of panels is
+    stacked in one column: ``subplots(1, n, ...)`` makes ``n`` rows of one panel
+    (``width_ratios`` dropped; ``sharex``/``sharey`` ``"row"``/``"col"`` swapped) and
+    returns the panels in the same order, so a chapter's ``draw(fig)`` serves both.
+    ``panels`` counts the rows stacked.
+    """
+
+    def __init__(self, *args, stack: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stack = stack
+        self.panels = 1
+
+    def subplots(self, nrows=1, ncols=1, **kwargs):
+        if self.stack and nrows == 1 and ncols > 1:
+            kwargs.pop("width_ratios", None)
+            gridspec = dict(kwargs.pop("gridspec_kw", None) or {})
+            gridspec.pop("width_ratios", None)
+            swap = {"row": "col", "col": "row"}
+            for key in ("sharex", "sharey"):
+                if kwargs.get(key) in swap:
+                    kwargs[key] = swap[kwargs[key]]
+            nrows, ncols, self.panels = ncols, 1, ncols
+            kwargs["gridspec_kw"] = gridspec
+        return super().subplots(nrows, ncols, **kwargs)
 
     def _repr_png_(self) -> bytes:
         import io

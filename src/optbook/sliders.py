@@ -86,6 +86,13 @@ class Slider:
         fmt: format of the value read-out, e.g. ``"{:.2f}"``.
         integer: the quantity is a whole number (a batch size, a width): off the
             grid, in the reader's browser, values are rounded to integers.
+        scale: ``"linear"`` or ``"log"``: how the website's track places the values
+            (the thumb's position is proportional to the value, or to its logarithm).
+            ``"auto"`` (default) takes the one under which the grid is closer to evenly
+            spaced (largest gap ÷ smallest gap), so 2, 5, 20, 50 gets a log track.
+
+    The label may hold TeX between ``$...$`` (``r"step size $\\eta$"``): the website
+    typesets it with MathJax and reads it out as plain text.
     """
 
     name: str
@@ -94,6 +101,7 @@ class Slider:
     value: float | None = None
     fmt: str = "{:.3g}"
     integer: bool = False
+    scale: str = "auto"
     _grid: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -110,6 +118,15 @@ class Slider:
         if self.integer and not np.all(grid == np.round(grid)):
             raise ValueError(f"Slider {self.name!r}: integer=True needs a grid of whole "
                              f"numbers, got {grid.tolist()}")
+        if self.scale not in ("auto", "linear", "log"):
+            raise ValueError(f"Slider {self.name!r}: scale must be 'auto', 'linear' or "
+                             f"'log', got {self.scale!r}")
+        if self.scale == "log" and np.any(grid <= 0):
+            raise ValueError(f"Slider {self.name!r}: a log scale needs positive values, "
+                             f"got {grid.tolist()}")
+        if self.label.count("$") % 2:
+            raise ValueError(f"Slider {self.name!r}: unbalanced $ in the label "
+                             f"{self.label!r} (TeX goes between $...$)")
         object.__setattr__(self, "_grid", grid)
         if self.value is not None and not np.any(np.isclose(grid, self.value, rtol=0,
                                                             atol=1e-12)):
@@ -120,6 +137,20 @@ class Slider:
     def grid(self) -> np.ndarray:
         """The grid of values as a float array."""
         return self._grid
+
+    @property
+    def track(self) -> str:
+        """``"linear"`` or ``"log"``: the scale of the website's track (see ``scale``)."""
+        if self.scale != "auto":
+            return self.scale
+        if self.grid.size < 3 or np.any(self.grid <= 0):
+            return "linear"
+        return "log" if _unevenness(np.log(self.grid)) < _unevenness(self.grid) else "linear"
+
+    @property
+    def positions(self) -> np.ndarray:
+        """Where each grid value sits on the track: the value, or its log10 on a log track."""
+        return np.log10(self.grid) if self.track == "log" else self.grid
 
     @property
     def start_index(self) -> int:
@@ -139,7 +170,19 @@ class Slider:
         return float(round(v)) if self.integer else v
 
 
+def _unevenness(x: np.ndarray) -> float:
+    """Largest gap ÷ smallest gap between sorted values (1 for an even grid)."""
+    gaps = np.diff(np.sort(x))
+    return float(gaps.max() / gaps.min())
+
+
 _counter = itertools.count()
+
+#: Width (inches) of a slider figure's phone rendering, and height of each stacked panel;
+#: at ``dpi=100`` it is 360 pixels wide: shown at 328-360 CSS px on a phone.
+PHONE_WIDTH, PHONE_PANEL_HEIGHT = 3.6, 2.8
+#: Screens narrower than this (CSS px) are shown the phone rendering.
+PHONE_BELOW = 640
 
 
 class SliderFigure:
@@ -159,7 +202,7 @@ class SliderFigure:
     """
 
     def __init__(self, draw: Callable, *sliders: Slider, figsize=(7.0, 3.2), dpi: int = 100,
-                 caption: str = ""):
+                 caption: str = "", _stack: bool = False):
         if not callable(draw):
             raise ValueError(f"draw must be a function draw(fig) -> update, got {draw!r}")
         if not sliders or not all(isinstance(s, Slider) for s in sliders):
@@ -172,13 +215,21 @@ class SliderFigure:
         self.dpi = int(dpi)
         self.caption = caption
         with style():
-            self.fig = BookFigure(figsize=figsize, dpi=self.dpi, layout="constrained")
+            self.fig = BookFigure(figsize=figsize, dpi=self.dpi, layout="constrained",
+                                  stack=_stack)
             from matplotlib.backends.backend_agg import FigureCanvasAgg
 
             FigureCanvasAgg(self.fig)
             self._update = draw(self.fig)
         if not callable(self._update):
             raise ValueError("draw(fig) must return the function update(**values)")
+        if _stack:  # the phone rendering: panels stacked, titles wrapped to the width
+            title = self.fig._suptitle
+            self.fig.set_size_inches(PHONE_WIDTH, PHONE_PANEL_HEIGHT * self.fig.panels
+                                     + (0.45 if title is not None else 0.0))
+            for text in [title] + [ax.title for ax in self.fig.axes]:
+                if text is not None:
+                    text.set_wrap(True)
         self.values = {s.name: float(s.grid[s.start_index]) for s in sliders}
         # Lay the figure out once, then freeze it: constrained layout on every
         # redraw would double the cost of a slider move.
@@ -195,6 +246,7 @@ class SliderFigure:
             self._background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
         self.update(**self.values)
         self._id = f"optbook-slider-{next(_counter)}"
+        self._phone: SliderFigure | None = None
 
     # -- computing and drawing -------------------------------------------------
     def update(self, **values) -> None:
@@ -295,14 +347,33 @@ class SliderFigure:
         return W.VBox([*controls, image])
 
     # -- the static rendering ------------------------------------------------------
-    def frames_html(self) -> str:
-        """Self-contained HTML: the figure for every grid point, switched by range inputs.
+    def phone(self) -> SliderFigure:
+        """The same figure drawn for a phone: its row of panels stacked in one column on
+        a :data:`PHONE_WIDTH`-inch-wide figure (see :class:`~optbook.plotting.BookFigure`)."""
+        if self._phone is None:
+            self._phone = SliderFigure(self._draw, *self.sliders, dpi=self.dpi,
+                                       caption=self.caption, _stack=True)
+        return self._phone
 
-        Needs no kernel and no external file: the images are inline WebP and the
-        script is a few lines of plain JavaScript. With blitting, the static
-        background is sent once and each frame is a lossless overlay of the
-        animated artists (transparent elsewhere), so the page shows exactly the
-        pixels the kernel draws at a fraction of the weight of full frames.
+    def text_sizes(self) -> tuple[float, float]:
+        """The smallest tick label and the smallest text of any kind, in frame pixels."""
+        from matplotlib.text import Text
+
+        px = self.dpi / 72
+        ticks = [t.get_fontsize() * px for ax in self.fig.axes for axis in (ax.xaxis, ax.yaxis)
+                 for t in axis.get_ticklabels(which="both") if t.get_visible() and t.get_text()]
+        texts = [t.get_fontsize() * px for t in self.fig.findobj(Text)
+                 if t.get_visible() and t.get_text().strip()]
+        return min(ticks, default=float("nan")), min(texts, default=float("nan"))
+
+    def frame_set(self) -> dict:
+        """Every grid point's frame (WebP data URIs, in C order of the grids), the
+        background they are drawn over (or ``None``), the size in pixels and the smallest
+        tick label and text sizes (:meth:`text_sizes`).
+
+        With blitting, the static background is encoded once and each frame is a lossless
+        overlay of the animated artists (transparent elsewhere): exactly the pixels the
+        kernel draws, at a fraction of the weight of full frames.
         """
         start = dict(self.values)
         grids = [s.grid for s in self.sliders]
@@ -315,47 +386,80 @@ class SliderFigure:
             self.update(**{s.name: g[i] for s, g, i in zip(self.sliders, grids, index,
                                                             strict=True)})
             if background is None:
-                frames.append(_b64(self.image("webp")))
+                frames.append(_WEBP + _b64(self.image("webp")))
             else:
                 rgba = np.asarray(self.fig.canvas.buffer_rgba()).copy()
                 rgba[np.all(rgba == background, axis=2)] = 0  # transparent where unchanged
-                frames.append(_b64(_webp(rgba, lossless=True)))
+                frames.append(_WEBP + _b64(_webp(rgba, lossless=True)))
         self.update(**start)
-        shape = [g.size for g in grids]
+        width, height = self.fig.canvas.get_width_height()
+        tick_px, text_px = self.text_sizes()
+        return {"width": width, "height": height, "tick_px": tick_px, "text_px": text_px,
+                "background": None if background is None
+                else _WEBP + _b64(_webp(background, lossless=True)),
+                "frames": frames}
+
+    def frames_html(self) -> str:
+        """The website's rendering: the figure for every grid point, switched by range inputs.
+
+        Needs no kernel: a page script (``book/_static/optbook_sliders.js``) swaps
+        pictures. Each frame exists twice, drawn for a desktop and for a phone
+        (:meth:`phone`, screens under :data:`PHONE_BELOW` CSS px); ``<picture>`` shows
+        the one for the screen. Frames are inline data here; the site's build moves them
+        to files that the browser caches and loads when the figure nears the viewport.
+        Each track is proportional to the value (or its logarithm, :attr:`Slider.track`)
+        and the thumb snaps to the grid; labels' TeX is typeset by the page's MathJax.
+        """
+        wide, phone = self.frame_set(), self.phone().frame_set()
+        shape = [s.grid.size for s in self.sliders]
         first = [s.start_index for s in self.sliders]
         flat = int(np.ravel_multi_index(first, shape))
-        inputs = "".join(
-            f'<label class="optbook-slider-row"><span class="optbook-slider-label">'
-            f'{_escape(s.label or s.name)}</span>'
-            f'<input type="range" min="0" max="{s.grid.size - 1}" step="1" value="{i}" '
-            f'aria-label="{_escape(s.label or s.name)}" '
-            f'aria-valuetext="{_escape(s.text(s.grid[i]))}">'
-            f'<output aria-live="off">{_escape(s.text(s.grid[i]))}</output></label>'
-            for s, i in zip(self.sliders, first, strict=True))
+        rows = "".join(self._row_html(k, s, i)
+                       for k, (s, i) in enumerate(zip(self.sliders, first, strict=True)))
         # Alt text: what the figure is (its caption), and the values it is drawn for; the
         # page's script rewrites the values on every move and announces them (status line).
         name = self.caption or "Figure with sliders for " + ", ".join(
             s.label or s.name for s in self.sliders)
-        shown = _escape(self.values_text())
-        if background is None:
-            picture = (f'<img class="optbook-frame" alt="{_escape(name)}, {shown}" '
-                       f'src="{_WEBP}{frames[flat]}">')
+        shown = self.values_text()
+        media = f"(max-width: {PHONE_BELOW - 0.02}px)"
+
+        def picture(css_class: str, alt: str, pick) -> str:
+            return (f'<picture><source media="{media}" srcset="{pick(phone)}" '
+                    f'width="{phone["width"]}" height="{phone["height"]}">'
+                    f'<img class="{css_class}" alt="{_escape(alt)}" src="{pick(wide)}" '
+                    f'width="{wide["width"]}" height="{wide["height"]}" loading="lazy" '
+                    f'decoding="async"></picture>')
+
+        def frame(rendering):
+            return rendering["frames"][flat]
+
+        if wide["background"] is None:
+            layers = picture("optbook-frame", f"{name}, {shown}", frame)
         else:
-            picture = (f'<div class="optbook-layers"><img class="optbook-background" '
-                       f'alt="{_escape(name)}" '
-                       f'src="{_WEBP}{_b64(_webp(background, lossless=True))}">'
-                       f'<img class="optbook-frame" alt="{shown}" '
-                       f'src="{_WEBP}{frames[flat]}"></div>')
+            layers = (picture("optbook-background", name, lambda r: r["background"])
+                      + picture("optbook-frame", shown, frame))
         status = '<p class="optbook-sr-only" role="status" aria-live="polite"></p>'
-        texts = [[s.text(v) for v in s.grid] for s in self.sliders]
-        labels = [s.label or s.name for s in self.sliders]
-        prefix = "" if background is not None else f"{name}, "
+        renderings = [dict(phone, media=media), dict(wide, media=None)]
+        data = {"shape": shape, "texts": [[s.text(v) for v in s.grid] for s in self.sliders],
+                "positions": [s.positions.tolist() for s in self.sliders],
+                "alt": "" if wide["background"] is not None else f"{name}, ",
+                "renderings": renderings}
         # "<" escaped: a label's text must not end the <script> element that holds it.
-        data = json.dumps({"shape": shape, "texts": texts, "labels": labels, "alt": prefix,
-                           "frames": frames}).replace("<", "\\u003c")
-        return (f'<div class="optbook-slider" id="{self._id}">{inputs}{picture}{status}'
-                f'<script type="application/json">{data}</script>'
-                f"<script>{_SWITCHER_JS.replace('__ID__', self._id)}</script></div>")
+        payload = json.dumps(data).replace("<", "\\u003c")
+        return (f'<div class="optbook-slider" id="{self._id}">{rows}'
+                f'<div class="optbook-layers">{layers}</div>{status}'
+                f'<script type="application/json">{payload}</script></div>')
+
+    def _row_html(self, k: int, s: Slider, i: int) -> str:
+        """One slider's row: its typeset label, a range input over its track and a read-out."""
+        pos, text, ident = s.positions, s.text(s.grid[i]), f"{self._id}-{k}"
+        label = s.label or s.name
+        return (f'<div class="optbook-slider-row"><label class="optbook-slider-label" '
+                f'for="{ident}">{_label_html(label)}</label>'
+                f'<input id="{ident}" type="range" min="{float(pos.min())!r}" '
+                f'max="{float(pos.max())!r}" step="any" value="{float(pos[i])!r}" '
+                f'aria-label="{_escape(label)}" aria-valuetext="{_escape(text)}">'
+                f'<output for="{ident}" aria-live="off">{_escape(text)}</output></div>')
 
     def values_text(self) -> str:
         """The current values in words, for the frame's alt text: ``"shown for η = 0.5"``."""
@@ -364,8 +468,8 @@ class SliderFigure:
 
     # -- the rendering in the reader's browser ----------------------------------------
     def live_spec(self) -> dict:
-        """What live.js needs: the id, and each slider's name, label, grid, value and
-        whether it is ``integer``.
+        """What live.js needs: the id, and each slider's name, label, grid, track positions,
+        value and whether it is ``integer``.
 
         The page's range input steps through the grid (as the frames do: a drag stays
         fast even where a value off the grid costs a new run); the number input beside
@@ -373,6 +477,7 @@ class SliderFigure:
         """
         _LIVE[self._id] = self
         sliders = [{"name": s.name, "label": s.label or s.name, "grid": s.grid.tolist(),
+                    "positions": s.positions.tolist(),
                     "min": float(s.grid.min()), "max": float(s.grid.max()),
                     "value": self.values[s.name], "integer": s.integer}
                    for s in self.sliders]
@@ -423,26 +528,9 @@ def _escape(text: str) -> str:
     return html.escape(str(text), quote=True)
 
 
-# Swaps the <img> source when a range input moves: a lookup, no computation. The inputs
-# announce the value (aria-valuetext), the frame's alt and the status line the values.
-_SWITCHER_JS = """(function () {
-  var root = document.getElementById('__ID__');
-  var d = JSON.parse(root.querySelector('script[type="application/json"]').textContent);
-  var ins = root.querySelectorAll('input[type=range]'), outs = root.querySelectorAll('output');
-  var img = root.querySelector('img.optbook-frame');
-  var status = root.querySelector('[role=status]');
-  function show() {
-    var k = 0, said = [];
-    for (var i = 0; i < ins.length; i++) {
-      var v = +ins[i].value;
-      k = k * d.shape[i] + v;
-      outs[i].textContent = d.texts[i][v];
-      ins[i].setAttribute('aria-valuetext', d.texts[i][v]);
-      said.push(d.labels[i] + ' = ' + d.texts[i][v]);
-    }
-    img.src = 'data:image/webp;base64,' + d.frames[k];
-    img.alt = d.alt + 'shown for ' + said.join(', ');
-    status.textContent = said.join(', ');
-  }
-  for (var i = 0; i < ins.length; i++) { ins[i].addEventListener('input', show); }
-})();"""
+def _label_html(label: str) -> str:
+    """A label as HTML: text escaped, each ``$...$`` a span that the page's MathJax typesets."""
+    parts = str(label).split("$")
+    return "".join(_escape(p) if k % 2 == 0 else
+                   f'<span class="math notranslate nohighlight">\\({_escape(p)}\\)</span>'
+                   for k, p in enumerate(parts))

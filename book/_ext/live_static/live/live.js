@@ -293,6 +293,11 @@
     c.cell.classList.remove("optbook-live-busy");
     c.out.replaceChildren();
     c.errors = 0;
+    // A figure's alt text: the static page's alt for the same figure of this cell, in order.
+    c.alts = c.staticOut ? Array.prototype.map.call(
+      c.staticOut.querySelectorAll("img:not(.optbook-slider img)"), function (i) { return i.alt; })
+      : [];
+    c.images = 0;
     outputs.forEach(function (o) { c.out.append(render(o, c)); });
     if (c.staticOut) c.staticOut.hidden = true;
     if (window.MathJax && MathJax.typesetPromise) await MathJax.typesetPromise([c.out]);
@@ -312,7 +317,7 @@
     } else if (o.mime === "image/png" || o.mime === "image/jpeg") {
       var img = el("img");
       img.src = "data:" + o.mime + ";base64," + o.data;
-      img.alt = "figure";
+      img.alt = c.alts[c.images++] || "Figure drawn by this cell's code (no description)";
       d.append(img);
       if (state.times.figure == null) state.times.figure = performance.now() - state.t0;
     } else if (o.mime === "text/html" || o.mime === "image/svg+xml") {
@@ -344,6 +349,23 @@
     grid.forEach(function (g, i) { if (Math.abs(g - v) < Math.abs(grid[best] - v)) best = i; });
     return best;
   }
+  // Arrow, Page, Home and End keys step through the grid (in the order of the track).
+  function gridKeys(range, positions, pick) {
+    var order = positions.map(function (_, j) { return j; })
+      .sort(function (a, b) { return positions[a] - positions[b]; });
+    var STEP = { ArrowRight: 1, ArrowUp: 1, ArrowLeft: -1, ArrowDown: -1 };
+    range.addEventListener("keydown", function (e) {
+      var n = order.length, rank = order.indexOf(nearest(positions, +range.value)), to;
+      if (e.key === "Home") to = 0;
+      else if (e.key === "End") to = n - 1;
+      else if (e.key in STEP) to = rank + STEP[e.key];
+      else if (e.key === "PageUp" || e.key === "PageDown") {
+        to = rank + (e.key === "PageUp" ? 1 : -1) * Math.max(1, Math.round(n / 10));
+      } else return;
+      e.preventDefault();
+      pick(order[Math.min(n - 1, Math.max(0, to))]);
+    });
+  }
   function slider(spec, png) {
     var root = el("div", "optbook-live-slider");
     root.dataset.sliderId = spec.id;
@@ -356,25 +378,35 @@
       var row = el("label", "optbook-live-slider-row");
       var name = el("span", "optbook-live-slider-label");
       name.innerHTML = math(escapeHtml(d.label));
+      // The track is proportional to the value (or its log: positions), as on the static page.
+      var pos = d.positions || d.grid;
       var range = el("input"); range.type = "range";
-      range.min = 0; range.max = d.grid.length - 1; range.step = 1;
-      range.value = nearest(d.grid, d.value);
+      range.min = Math.min.apply(null, pos); range.max = Math.max.apply(null, pos);
+      range.step = "any";
+      range.value = pos[nearest(d.grid, d.value)];
+      var drawn = el("span", "optbook-live-drawn");
+      drawn.setAttribute("aria-live", "polite");
       var num = el("input"); num.type = "number";
       num.min = d.min; num.max = d.max; num.step = d.integer ? 1 : "any"; num.value = d.value;
       num.title = "any value from " + d.min + " to " + d.max + ", computed live";
       [range, num].forEach(function (i) {
         i.dataset.name = d.name; i.setAttribute("aria-label", d.name);
       });
-      range.addEventListener("input", function () {
-        var v = d.grid[+range.value];
-        num.value = v; move(d.name, v);
-      });
+      function pick(j) {
+        range.value = pos[j]; num.value = d.grid[j]; move(d.name, d.grid[j]);
+      }
+      range.addEventListener("input", function () { pick(nearest(pos, +range.value)); });
+      gridKeys(range, pos, pick);
       num.addEventListener("input", function () {
         if (num.value === "" || !isFinite(+num.value)) return;
-        range.value = nearest(d.grid, +num.value); move(d.name, +num.value);
+        range.value = pos[nearest(d.grid, +num.value)]; move(d.name, +num.value);
       });
-      inputs[d.name] = { range: range, num: num, grid: d.grid };
-      row.append(name, range, num);
+      // Leaving the box after a value outside the range: it shows the value drawn.
+      num.addEventListener("change", function () {
+        if (s.drawn && d.name in s.drawn) num.value = s.drawn[d.name];
+      });
+      inputs[d.name] = { range: range, num: num, grid: d.grid, pos: pos, drawn: drawn };
+      row.append(name, range, num, drawn);
       root.append(row);
     });
     var img = el("img", "optbook-live-slider-image");
@@ -405,10 +437,14 @@
         s.error = null; s.drawn = got.values; s.snapped = got.snapped;
         problem.hidden = true;
         // A value outside the range, a fraction for an integer slider: show what was drawn.
+        Object.keys(inputs).forEach(function (n) {
+          inputs[n].drawn.textContent = got.snapped.indexOf(n) >= 0
+            ? "drawn at " + got.values[n] + " (the nearest value it can draw)" : "";
+        });
         got.snapped.forEach(function (n) {
           var box = inputs[n].num;
           if (document.activeElement !== box) box.value = got.values[n];
-          inputs[n].range.value = nearest(inputs[n].grid, got.values[n]);
+          inputs[n].range.value = inputs[n].pos[nearest(inputs[n].grid, got.values[n])];
           values[n] = got.values[n];
         });
         s.times.push(performance.now() - t);
