@@ -601,3 +601,18 @@ def test_book_figure_stacks_only_a_single_row():
         fig = BookFigure(figsize=(3, 6), stack=True)
         axes = fig.subplots(2, 2)
     assert axes.shape == (2, 2) and fig.panels == 1
+
+
+def test_live_render_draws_the_phone_rendering_on_a_narrow_screen(monkeypatch):
+    from optbook.sliders import LIVE_ENV, render_live
+
+    monkeypatch.setenv(LIVE_ENV, "1")
+    sf = SliderFigure(two_panel_draw, Slider("eta", [0.5, 1.0, 2.0]), figsize=(8.0, 3.6))
+    spec = sf._repr_mimebundle_()["application/vnd.optbook.slider+json"]
+    # 0.5, 1, 2 is even in log: its track is logarithmic, live as on the static page.
+    np.testing.assert_allclose(spec["sliders"][0]["positions"], np.log10([0.5, 1.0, 2.0]))
+    for phone, width in ((False, 800), (True, 360)):
+        got = json.loads(render_live(spec["id"], json.dumps({"eta": 1.5}), phone=phone))
+        with Image.open(io.BytesIO(base64.b64decode(got["png"]))) as im:
+            assert im.size[0] == width
+        assert got["values"] == {"eta": 1.5} and got["snapped"] == []

@@ -67,11 +67,14 @@ def live_mode() -> bool:
     return sys.platform == "emscripten" or os.environ.get(LIVE_ENV) == "1"
 
 
-def render_live(figure_id: str, values: str) -> str:
-    """The page's callback: redraw figure ``figure_id`` for ``values`` (JSON).
+def render_live(figure_id: str, values: str, phone: bool = False) -> str:
+    """The page's callback: redraw figure ``figure_id`` for ``values`` (JSON), in its phone
+    rendering (:meth:`SliderFigure.phone`) if ``phone``, as the static page does on a
+    screen narrower than :data:`PHONE_BELOW` px.
 
     Returns :meth:`SliderFigure.render`'s answer as JSON."""
-    return json.dumps(_LIVE[figure_id].render(**json.loads(values)))
+    figure = _LIVE[figure_id]
+    return json.dumps((figure.phone() if phone else figure).render(**json.loads(values)))
 
 
 @dataclass(frozen=True)

@@ -343,6 +343,8 @@
    * Every update's time (Python call to image swapped) goes to optbookLive.sliders[id].times.
    */
   var SLIDER_MIME = "application/vnd.optbook.slider+json";
+  // Below this width the figure is drawn for a phone (panels stacked), as the static frames.
+  var phoneScreen = window.matchMedia("(max-width: 639.98px)");
   state.sliders = {};
   function nearest(grid, v) {
     var best = 0;
@@ -431,7 +433,8 @@
       dirty = false; busy = true;
       var t = performance.now();
       try {
-        var got = JSON.parse(await call("slider", { figure: spec.id, values: JSON.stringify(values) }));
+        var got = JSON.parse(await call("slider", { figure: spec.id,
+          values: JSON.stringify(values), phone: phoneScreen.matches }));
         if (got.error) throw new Error(got.error);
         img.src = "data:image/png;base64," + got.png;
         s.error = null; s.drawn = got.values; s.snapped = got.snapped;
@@ -462,6 +465,8 @@
         if (dirty && !pending) { pending = true; requestAnimationFrame(redraw); }
       }
     }
+    // On a phone, the first picture is redrawn at once in the phone rendering.
+    if (phoneScreen.matches) { dirty = true; pending = true; requestAnimationFrame(redraw); }
     s.freeze = function () {  // its Python session ended (Stop)
       s.frozen = true;
       root.classList.add("optbook-live-frozen");

@@ -127,13 +127,14 @@ def warm_up(sources):
     return len(seen)
 
 
-def slider_render(figure_id, values):
-    """A live slider moved: redraw its figure for ``values`` (JSON); the PNG as base64,
-    or the error's traceback (as a cell's) if the figure's update raised."""
+def slider_render(figure_id, values, phone=False):
+    """A live slider moved: redraw its figure for ``values`` (JSON), in its phone rendering
+    on a narrow screen; the PNG as base64, or the error's traceback (as a cell's) if the
+    figure's update raised."""
     from optbook.sliders import render_live
 
     try:
-        return render_live(figure_id, values)
+        return render_live(figure_id, values, phone=phone)
     except Exception as exc:  # noqa: BLE001 - the reader sees it under the figure
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         return json.dumps({"error": text})

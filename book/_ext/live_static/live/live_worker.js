@@ -74,7 +74,7 @@ self.onmessage = async function (e) {
     if (m.cmd === "start") result = await start();
     else if (m.cmd === "warm") result = call("warm_up", [m.sources]);
     else if (m.cmd === "run") result = call("run_cell", [m.source, m.number]);
-    else if (m.cmd === "slider") result = call("slider_render", [m.figure, m.values]);
+    else if (m.cmd === "slider") result = call("slider_render", [m.figure, m.values, !!m.phone]);
     else if (m.cmd === "python") result = String(py.runPython(m.code));
     else throw new Error("unknown command " + m.cmd);
     self.postMessage({ id: m.id, result: result });
