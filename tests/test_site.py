@@ -210,6 +210,20 @@ def test_slider_figures_read_well_on_every_screen(site, browser, chapter):
             assert shown["width"] <= shown["column"] + 1, (width, i, shown)
             assert r["tick_px"] * scale >= 10, \
                 f"{width} px: figure {i}'s tick labels are {r['tick_px'] * scale:.1f} px"
+            # Each label on one line (typeset math included), each row inside the column.
+            rows = fig.evaluate("""root => Array.from(root.querySelectorAll(
+                '.optbook-slider-row'), row => {
+                const label = row.querySelector('label'), size = parseFloat(
+                    getComputedStyle(label).fontSize);
+                return {lines: label.getBoundingClientRect().height / size,
+                        math: label.querySelectorAll('mjx-container').length,
+                        tex: label.querySelectorAll('span.math').length,
+                        right: row.getBoundingClientRect().right,
+                        edge: root.getBoundingClientRect().right}; })""")
+            for row in rows:
+                assert row["lines"] < 2.2, (width, i, row)
+                assert row["math"] == row["tex"], f"a label's math is not typeset: {row}"
+                assert row["right"] <= row["edge"] + 1, (width, i, row)
         page.close()
 
 

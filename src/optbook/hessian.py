@@ -802,7 +802,7 @@ def finite_difference_hvp(grad, w, v, *, r: float | None = None,
 
     .. math::
         \text{central:}\quad Hv \approx \frac{\nabla L(w + rv) - \nabla L(w - rv)}{2r}
-        \quad\text{error } \tfrac{r^2}{6}\,\nabla^3 L[v, v, v\,\cdot] + O(r^4),
+        \quad\text{error } \tfrac{r^2}{6}\,\nabla^4 L[v, v, v\,\cdot] + O(r^4),
 
     .. math::
         \text{forward:}\quad Hv \approx \frac{\nabla L(w + rv) - \nabla L(w)}{r}

@@ -561,8 +561,9 @@ class NoiseScaledSGD:
     gradient that its running mean does not explain: a scaled innovation
     :math:`\beta_1(g_t - m_{t-1})`, not the noise itself (it also holds the change of the mean
     gradient), and :math:`v_t` estimates its second moment per coordinate. The motivation
-    (note 004, after Xie et al.'s and others' analyses of SGD noise): the covariance of SGD's
-    noise is close to the Gauss–Newton part of :math:`H`, so :math:`v_t` is a curvature proxy
+    (note 004, after analyses of SGD noise; the closest result we know is Wu, Wang & Su 2022,
+    Chapter 8): the covariance of SGD's noise is close to the Gauss–Newton part of :math:`H`
+    near global minima, so :math:`v_t` is a curvature proxy
     and the factor :math:`1 + \rho v_t` *multiplies* the step where the curvature is high —
     the reverse of AdaHessian, which *divides* by it. :math:`\rho = 0` is SGD (GD with full
     gradients), bit for bit.
