@@ -160,6 +160,32 @@ def test_chapter_runs_live(context, site, chapter):
     page.close()
 
 
+def test_on_a_phone_live_sliders_draw_the_phone_rendering(context, site):
+    """Below 640 px the live figure is the phone rendering (360 px, panels stacked), as the
+    static frames; each label stays on one line above its inputs."""
+    page = context.new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{site}/book/ch01_taylor.html", wait_until="networkidle")
+    static = json.loads(page.locator('.optbook-slider script[type="application/json"]')
+                        .first.text_content())["renderings"][0]
+    page.locator("button.optbook-live-button").click()
+    page.locator("button.optbook-live-button").click()  # now "Run all cells"
+    page.wait_for_function("""() => document.body.dataset.optbookLive === 'failed'
+        || (optbookLive.cells.every(c => c.ran) && Object.keys(optbookLive.sliders).length)""",
+                           timeout=RUN_TIMEOUT_MS)
+    fid = page.evaluate("Object.keys(optbookLive.sliders)[0]")
+    page.wait_for_function(f"() => optbookLive.sliders[{fid!r}].moves >= 1", timeout=60_000)
+    img = f"optbookLive.sliders[{fid!r}].img"
+    page.wait_for_function(f"() => {img}.complete && {img}.naturalWidth > 0")
+    size = page.evaluate(f"[{img}.naturalWidth, {img}.naturalHeight]")
+    assert size == [static["width"], static["height"]] == [360, static["height"]]
+    lines = page.evaluate("""() => Array.from(document.querySelectorAll(
+        '.optbook-live-slider-label'), e => e.getBoundingClientRect().height
+        / parseFloat(getComputedStyle(e).fontSize))""")
+    assert lines and max(lines) < 2.2, lines
+    page.close()
+
+
 FAILING_SLIDER = """from optbook.sliders import Slider, SliderFigure
 
 
